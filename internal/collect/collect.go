@@ -1,0 +1,355 @@
+// Package collect is the collection API, compatible with the Segment HTTP
+// Tracking API: it authenticates the write key, decodes and validates events,
+// appends the valid ones durably and answers only after the commit.
+package collect
+
+import (
+	"bytes"
+	"compress/gzip"
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/kunding/kunding/internal/event"
+	"github.com/kunding/kunding/internal/metrics"
+	"github.com/kunding/kunding/internal/store"
+)
+
+// Collector serves /v1/.
+type Collector struct {
+	Store    store.Store
+	Appender *Appender
+	Metrics  *metrics.Metrics
+	Log      *slog.Logger
+	Now      func() time.Time
+
+	keys sync.Map // write key -> cachedSource
+}
+
+type cachedSource struct {
+	src     store.Source
+	expires time.Time
+}
+
+// keyCacheTTL bounds how long a rotated or deleted write key keeps working.
+const keyCacheTTL = 10 * time.Second
+
+// Register adds the collection routes to mux.
+func (c *Collector) Register(mux *http.ServeMux) {
+	for _, t := range []string{event.Identify, event.Track, event.Page, event.Screen, event.Group, event.Alias} {
+		typ := t
+		mux.HandleFunc("/v1/"+typ, func(w http.ResponseWriter, r *http.Request) { c.single(w, r, typ) })
+	}
+	mux.HandleFunc("/v1/batch", c.batch)
+	mux.HandleFunc("/v1/import", c.batch)
+}
+
+// Error answers are JSON with a text that says what is wrong.
+func writeError(w http.ResponseWriter, code int, msg string) {
+	writeJSON(w, code, map[string]any{"success": false, "error": msg})
+}
+
+func writeJSON(w http.ResponseWriter, code int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(code)
+	json.NewEncoder(w).Encode(v)
+}
+
+func newMessageID() string {
+	var b [16]byte
+	rand.Read(b[:])
+	return "kdg-" + hex.EncodeToString(b[:])
+}
+
+// readBody reads a possibly gzipped body of at most limit bytes after decompression.
+func readBody(r *http.Request, limit int) ([]byte, int, error) {
+	var rd io.Reader = http.MaxBytesReader(nil, r.Body, int64(limit)+1)
+	switch strings.ToLower(strings.TrimSpace(r.Header.Get("Content-Encoding"))) {
+	case "", "identity":
+	case "gzip":
+		gz, err := gzip.NewReader(rd)
+		if err != nil {
+			return nil, http.StatusBadRequest, fmt.Errorf("body is not valid gzip: %v", err)
+		}
+		defer gz.Close()
+		rd = gz
+	default:
+		return nil, http.StatusUnsupportedMediaType, fmt.Errorf("Content-Encoding %q is not supported; send plain or gzip", r.Header.Get("Content-Encoding"))
+	}
+	b, err := io.ReadAll(io.LimitReader(rd, int64(limit)+1))
+	if err != nil {
+		var mbe *http.MaxBytesError
+		if errors.As(err, &mbe) {
+			return nil, http.StatusRequestEntityTooLarge, fmt.Errorf("body is larger than %d bytes", limit)
+		}
+		if strings.Contains(err.Error(), "gzip") || strings.Contains(err.Error(), "flate") || errors.Is(err, io.ErrUnexpectedEOF) {
+			return nil, http.StatusBadRequest, fmt.Errorf("body is not valid gzip: %v", err)
+		}
+		return nil, http.StatusBadRequest, fmt.Errorf("read body: %v", err)
+	}
+	if len(b) > limit {
+		return nil, http.StatusRequestEntityTooLarge, fmt.Errorf("body is larger than %d bytes", limit)
+	}
+	return b, 0, nil
+}
+
+// source authenticates a write key.
+func (c *Collector) source(ctx context.Context, key string) (store.Source, error) {
+	if key == "" {
+		return store.Source{}, store.ErrNotFound
+	}
+	now := time.Now()
+	if v, ok := c.keys.Load(key); ok {
+		cs := v.(cachedSource)
+		if now.Before(cs.expires) {
+			return cs.src, nil
+		}
+	}
+	src, err := c.Store.SourceByWriteKey(ctx, key)
+	if err != nil {
+		return src, err
+	}
+	c.keys.Store(key, cachedSource{src: src, expires: now.Add(keyCacheTTL)})
+	return src, nil
+}
+
+// ForgetKeys drops cached write keys, after a key was rotated.
+func (c *Collector) ForgetKeys() { c.keys.Clear() }
+
+func (c *Collector) now() time.Time {
+	if c.Now != nil {
+		return c.Now()
+	}
+	return time.Now()
+}
+
+// authenticate resolves the write key from Basic auth or, failing that, the body.
+// It writes the error answer itself and returns ok=false.
+func (c *Collector) authenticate(w http.ResponseWriter, r *http.Request, bodyKey string) (store.Source, bool) {
+	key := bodyKey
+	if u, _, ok := r.BasicAuth(); ok {
+		key = u
+	}
+	if key == "" {
+		writeError(w, http.StatusUnauthorized, "missing write key: send it as the HTTP Basic user name or as writeKey in the body")
+		return store.Source{}, false
+	}
+	src, err := c.source(r.Context(), key)
+	if errors.Is(err, store.ErrNotFound) {
+		writeError(w, http.StatusUnauthorized, "unknown write key")
+		return src, false
+	}
+	if err != nil {
+		c.unavailable(w, err)
+		return src, false
+	}
+	return src, true
+}
+
+func (c *Collector) unavailable(w http.ResponseWriter, err error) {
+	c.Log.Error("collection: store unavailable", "err", err)
+	w.Header().Set("Retry-After", "5")
+	writeError(w, http.StatusServiceUnavailable, "the event store is unavailable; retry later")
+}
+
+func (c *Collector) checkMethod(w http.ResponseWriter, r *http.Request) bool {
+	if r.Method != http.MethodPost {
+		w.Header().Set("Allow", "POST")
+		writeError(w, http.StatusMethodNotAllowed, "use POST")
+		return false
+	}
+	return true
+}
+
+// rejection describes one refused event in an answer.
+type rejection struct {
+	Index     int    `json:"index"`
+	MessageID string `json:"messageId,omitempty"`
+	Error     string `json:"error"`
+}
+
+func (c *Collector) single(w http.ResponseWriter, r *http.Request, typ string) {
+	if !c.checkMethod(w, r) {
+		return
+	}
+	// A single event may not exceed the per-event limit; a little slack
+	// leaves room for writeKey and sentAt around it.
+	body, code, err := readBody(r, event.MaxEventBytes+1024)
+	if err != nil {
+		writeError(w, code, err.Error())
+		return
+	}
+	src, ok := c.authenticate(w, r, event.WriteKeyOf(body))
+	if !ok {
+		return
+	}
+	recv := c.now()
+	c.Metrics.Received.Inc()
+	ev, err := event.Parse(body, typ, event.Envelope{ReceivedAt: recv}, newMessageID)
+	if err != nil {
+		c.reject(src.ID, recv, []rejected{{raw: body, err: err}})
+		writeError(w, http.StatusBadRequest, err.Error())
+		return
+	}
+	rec, err := record(src.ID, ev)
+	if err != nil {
+		c.reject(src.ID, recv, []rejected{{raw: body, err: err}})
+		writeError(w, http.StatusBadRequest, err.Error())
+		return
+	}
+	if !c.append(w, []store.Record{rec}) {
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"success": true})
+}
+
+func (c *Collector) batch(w http.ResponseWriter, r *http.Request) {
+	if !c.checkMethod(w, r) {
+		return
+	}
+	body, code, err := readBody(r, event.MaxBatchBytes)
+	if err != nil {
+		writeError(w, code, err.Error())
+		return
+	}
+	recv := c.now()
+	var basicKey string
+	if u, _, ok := r.BasicAuth(); ok {
+		basicKey = u
+	}
+	b, decErr := event.DecodeBatch(body, recv)
+	if decErr != nil && basicKey == "" {
+		writeError(w, http.StatusBadRequest, decErr.Error())
+		return
+	}
+	src, ok := c.authenticate(w, r, b.Envelope.WriteKey)
+	if !ok {
+		return
+	}
+	if decErr != nil {
+		c.Metrics.Received.Inc()
+		c.reject(src.ID, recv, []rejected{{raw: body, err: decErr}})
+		writeError(w, http.StatusBadRequest, decErr.Error())
+		return
+	}
+	c.Metrics.Received.Add(float64(len(b.Items)))
+	recs := make([]store.Record, 0, len(b.Items))
+	var bad []rejection
+	var rej []rejected
+	for i, raw := range b.Items {
+		ev, err := event.Parse(raw, "", b.Envelope, newMessageID)
+		if err == nil {
+			var rec store.Record
+			if rec, err = record(src.ID, ev); err == nil {
+				recs = append(recs, rec)
+				continue
+			}
+		}
+		bad = append(bad, rejection{Index: i, MessageID: ev.MessageID, Error: err.Error()})
+		rej = append(rej, rejected{raw: raw, err: err, msgID: ev.MessageID})
+	}
+	c.reject(src.ID, recv, rej)
+	if len(recs) == 0 && len(bad) > 0 {
+		writeJSON(w, http.StatusBadRequest, map[string]any{"success": false,
+			"error": fmt.Sprintf("all %d events were rejected", len(bad)), "rejected": bad})
+		return
+	}
+	isNew, ok := c.appendNew(w, recs)
+	if !ok {
+		return
+	}
+	dups := 0
+	for _, n := range isNew {
+		if !n {
+			dups++
+		}
+	}
+	resp := map[string]any{"success": true, "accepted": len(recs) - dups, "duplicates": dups}
+	if len(bad) > 0 {
+		resp["rejected"] = bad
+	}
+	writeJSON(w, http.StatusOK, resp)
+}
+
+// record encodes a validated event as it is stored.
+func record(sourceID string, ev event.Event) (store.Record, error) {
+	body, err := json.Marshal(ev)
+	if err != nil {
+		return store.Record{}, fmt.Errorf("encode event: %v", err)
+	}
+	return store.Record{SourceID: sourceID, Event: ev, Body: body}, nil
+}
+
+func (c *Collector) append(w http.ResponseWriter, recs []store.Record) bool {
+	_, ok := c.appendNew(w, recs)
+	return ok
+}
+
+func (c *Collector) appendNew(w http.ResponseWriter, recs []store.Record) ([]bool, bool) {
+	if len(recs) == 0 {
+		return nil, true
+	}
+	isNew, err := c.Appender.Append(context.Background(), recs)
+	switch {
+	case errors.Is(err, ErrOverloaded), errors.Is(err, ErrClosed):
+		w.Header().Set("Retry-After", "1")
+		writeError(w, http.StatusServiceUnavailable, err.Error()+"; retry later")
+		return nil, false
+	case err != nil:
+		c.unavailable(w, err)
+		return nil, false
+	}
+	n := 0
+	for _, x := range isNew {
+		if x {
+			n++
+		}
+	}
+	c.Metrics.Accepted.Add(float64(n))
+	c.Metrics.Deduplicated.Add(float64(len(isNew) - n))
+	return isNew, true
+}
+
+type rejected struct {
+	raw   []byte
+	err   error
+	msgID string
+}
+
+// maxRejectedBody bounds what is kept of a refused event's body.
+const maxRejectedBody = 4096
+
+// reject counts refused events and keeps them for inspection.
+func (c *Collector) reject(sourceID string, at time.Time, rs []rejected) {
+	if len(rs) == 0 {
+		return
+	}
+	out := make([]store.Rejected, 0, len(rs))
+	for _, r := range rs {
+		class := "invalid"
+		var fe *event.Error
+		if errors.As(r.err, &fe) && fe.Field != "" {
+			class = "invalid_" + fe.Field
+		}
+		c.Metrics.Rejected.WithLabelValues(class).Inc()
+		body := bytes.ToValidUTF8(r.raw, []byte("?"))
+		if len(body) > maxRejectedBody {
+			body = append(body[:maxRejectedBody:maxRejectedBody], "…"...)
+		}
+		out = append(out, store.Rejected{SourceID: sourceID, MessageID: r.msgID, ReceivedAt: at, Reason: r.err.Error(), Body: string(body)})
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := c.Store.AppendRejected(ctx, out); err != nil {
+		c.Log.Warn("could not keep rejected events", "source", sourceID, "count", len(out), "err", err)
+	}
+}

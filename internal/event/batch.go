@@ -1,0 +1,61 @@
+package event
+
+import (
+	"bytes"
+	"encoding/json"
+	"time"
+)
+
+// Batch is a decoded /v1/batch (or /v1/import) body before its events are
+// parsed one by one, so that one bad event does not reject its neighbours.
+type Batch struct {
+	Items    []json.RawMessage
+	Envelope Envelope
+}
+
+type batchWire struct {
+	Batch        []json.RawMessage `json:"batch"`
+	Context      json.RawMessage   `json:"context"`
+	Integrations json.RawMessage   `json:"integrations"`
+	SentAt       *string           `json:"sentAt"`
+	WriteKey     *string           `json:"writeKey"`
+}
+
+// DecodeBatch checks the shape of a batch body: a JSON object with an array
+// "batch" of at most MaxBatchEvents objects.
+func DecodeBatch(raw []byte, receivedAt time.Time) (Batch, error) {
+	var b Batch
+	var w batchWire
+	if err := strictUnmarshal(raw, &w); err != nil {
+		return b, err
+	}
+	if w.Batch == nil {
+		return b, fieldErr("batch", "missing: the body must hold an array \"batch\" of events")
+	}
+	if len(w.Batch) > MaxBatchEvents {
+		return b, fieldErr("batch", "%d events, the limit is %d per batch", len(w.Batch), MaxBatchEvents)
+	}
+	var err error
+	if b.Envelope.Context, err = object("context", w.Context); err != nil {
+		return b, err
+	}
+	if b.Envelope.Integrations, err = object("integrations", w.Integrations); err != nil {
+		return b, err
+	}
+	if w.SentAt != nil {
+		t, err := parseTime("sentAt", *w.SentAt)
+		if err != nil {
+			return b, err
+		}
+		b.Envelope.SentAt = &t
+	}
+	if w.WriteKey != nil {
+		b.Envelope.WriteKey = *w.WriteKey
+	}
+	b.Envelope.ReceivedAt = receivedAt
+	for i, it := range w.Batch {
+		w.Batch[i] = bytes.TrimSpace(it)
+	}
+	b.Items = w.Batch
+	return b, nil
+}

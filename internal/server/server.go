@@ -1,0 +1,194 @@
+// Package server wires the store, the collection API, the management API and
+// the pipeline into one HTTP server, and shuts them down in the order that
+// loses nothing acknowledged.
+package server
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strconv"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/kunding/kunding/internal/api"
+	"github.com/kunding/kunding/internal/auth"
+	"github.com/kunding/kunding/internal/collect"
+	"github.com/kunding/kunding/internal/metrics"
+	"github.com/kunding/kunding/internal/pipeline"
+	"github.com/kunding/kunding/internal/store"
+	"github.com/kunding/kunding/internal/store/sqlite"
+)
+
+// Config is what `kunding serve` is given.
+type Config struct {
+	Addr    string
+	DataDir string
+	// Fsync: wait for fsync before acknowledging (power-loss safe).
+	Fsync bool
+	// Queue bounds the collection requests waiting for a commit.
+	Queue int
+	Log   *slog.Logger
+	// AdminKeyOut receives the admin key when it is created on first start.
+	AdminKeyOut func(key string)
+}
+
+// DBPath is where the SQLite file lives in a data directory.
+func DBPath(dataDir string) string { return filepath.Join(dataDir, "kunding.db") }
+
+// OpenStore opens the embedded store of a data directory.
+func OpenStore(ctx context.Context, dataDir string, fsync bool) (store.Store, error) {
+	return sqlite.Open(ctx, DBPath(dataDir), sqlite.Options{Fsync: fsync})
+}
+
+// Server is a running Kunding node.
+type Server struct {
+	Store    store.Store
+	Metrics  *metrics.Metrics
+	Pipeline *pipeline.Pipeline
+	Addr     string // the address actually listened on
+
+	http     *http.Server
+	appender *collect.Appender
+	cancel   context.CancelFunc
+	workers  chan struct{}
+	log      *slog.Logger
+}
+
+// Start opens the store, creates the admin key if needed and listens.
+func Start(ctx context.Context, cfg Config) (*Server, error) {
+	log := cfg.Log
+	if log == nil {
+		log = slog.Default()
+	}
+	st, err := OpenStore(ctx, cfg.DataDir, cfg.Fsync)
+	if err != nil {
+		return nil, err
+	}
+	key, err := auth.EnsureAdminKey(ctx, st)
+	if err != nil {
+		st.Close()
+		return nil, fmt.Errorf("admin key: %w", err)
+	}
+	if key != "" && cfg.AdminKeyOut != nil {
+		cfg.AdminKeyOut(key)
+	}
+	ln, err := net.Listen("tcp", cfg.Addr)
+	if err != nil {
+		st.Close()
+		return nil, err
+	}
+	return serve(st, ln, cfg, log), nil
+}
+
+func serve(st store.Store, ln net.Listener, cfg Config, log *slog.Logger) *Server {
+	m := metrics.New()
+	host, _ := os.Hostname()
+	pl := &pipeline.Pipeline{Store: st, Log: log, Holder: fmt.Sprintf("%s-%d-%d", host, os.Getpid(), time.Now().UnixNano())}
+	pl.OnProcessed = func(n int, _ int64) { m.Processed.Add(float64(n)) }
+	q := cfg.Queue
+	if q <= 0 {
+		q = 2048
+	}
+	ap := collect.NewAppender(st, m, q, pl.Wake)
+	coll := &collect.Collector{Store: st, Appender: ap, Metrics: m, Log: log}
+	ap2 := &api.API{Store: st, Log: log, OnKeysChanged: coll.ForgetKeys}
+
+	mux := http.NewServeMux()
+	coll.Register(mux)
+	ap2.Register(mux)
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
+		ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
+		defer cancel()
+		w.Header().Set("Content-Type", "application/json")
+		if err := st.Ping(ctx); err != nil {
+			w.WriteHeader(http.StatusServiceUnavailable)
+			w.Write([]byte(`{"status":"unavailable","error":"database does not answer"}` + "\n"))
+			return
+		}
+		w.Write([]byte(`{"status":"ok"}` + "\n"))
+	})
+	mux.Handle("GET /metrics", promhttp.HandlerFor(m.Registry, promhttp.HandlerOpts{}))
+
+	s := &Server{Store: st, Metrics: m, Pipeline: pl, Addr: ln.Addr().String(), appender: ap, log: log, workers: make(chan struct{})}
+	s.http = &http.Server{
+		Handler:           instrument(mux, m),
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       60 * time.Second,
+		IdleTimeout:       120 * time.Second,
+		MaxHeaderBytes:    64 << 10,
+	}
+	wctx, cancel := context.WithCancel(context.Background())
+	s.cancel = cancel
+	go func() {
+		defer close(s.workers)
+		done := make(chan struct{})
+		go func() { pl.Run(wctx); close(done) }()
+		lagTick := time.NewTicker(5 * time.Second)
+		defer lagTick.Stop()
+		pruneTick := time.NewTicker(10 * time.Minute)
+		defer pruneTick.Stop()
+		for {
+			select {
+			case <-wctx.Done():
+				<-done
+				return
+			case <-lagTick.C:
+				if stt, err := st.Stats(wctx); err == nil {
+					m.PipelineLag.Set(float64(stt.LastSeq - stt.Processed))
+				}
+			case <-pruneTick.C:
+				if err := st.PruneRejected(wctx, 10000); err != nil && wctx.Err() == nil {
+					log.Warn("prune rejected events", "err", err)
+				}
+			}
+		}
+	}()
+	go func() {
+		if err := s.http.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			log.Error("http server", "err", err)
+		}
+	}()
+	return s
+}
+
+// Shutdown stops accepting requests, waits for those in flight (their events
+// are committed before they are answered), stops the workers and closes the
+// store.
+func (s *Server) Shutdown(ctx context.Context) error {
+	err := s.http.Shutdown(ctx)
+	s.appender.Close()
+	s.cancel()
+	<-s.workers
+	return errors.Join(err, s.Store.Close())
+}
+
+type statusWriter struct {
+	http.ResponseWriter
+	code int
+}
+
+func (w *statusWriter) WriteHeader(code int) {
+	w.code = code
+	w.ResponseWriter.WriteHeader(code)
+}
+
+// instrument records the latency of every request by route pattern and code.
+func instrument(h http.Handler, m *metrics.Metrics) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		start := time.Now()
+		sw := &statusWriter{ResponseWriter: w, code: http.StatusOK}
+		h.ServeHTTP(sw, r)
+		route := r.Pattern
+		if route == "" {
+			route = "unmatched"
+		}
+		m.RequestSeconds.WithLabelValues(route, strconv.Itoa(sw.code)).Observe(time.Since(start).Seconds())
+	})
+}

@@ -1,0 +1,46 @@
+// Package source creates and rotates the sources that send events.
+package source
+
+import (
+	"context"
+	"fmt"
+	"regexp"
+	"strings"
+	"time"
+
+	"github.com/kunding/kunding/internal/auth"
+	"github.com/kunding/kunding/internal/store"
+)
+
+// Kinds are the kinds of source Kunding knows; others are refused so that
+// reports can group sources reliably.
+var Kinds = []string{"web", "app", "server", "crm", "shop", "call-centre", "email", "review-portal", "forum", "survey", "import", "other"}
+
+var nameRE = regexp.MustCompile(`^[\p{L}\p{N}][\p{L}\p{N} ._\-]{0,79}$`)
+
+// Create validates and stores a new source with a fresh write key.
+func Create(ctx context.Context, s store.Store, name, kind string) (store.Source, error) {
+	name = strings.TrimSpace(name)
+	kind = strings.ToLower(strings.TrimSpace(kind))
+	if !nameRE.MatchString(name) {
+		return store.Source{}, fmt.Errorf("name %q: 1 to 80 letters, digits, spaces, dots, dashes or underscores, starting with a letter or digit", name)
+	}
+	ok := false
+	for _, k := range Kinds {
+		ok = ok || k == kind
+	}
+	if !ok {
+		return store.Source{}, fmt.Errorf("kind %q: must be one of %s", kind, strings.Join(Kinds, ", "))
+	}
+	src := store.Source{
+		ID:        "src_" + strings.TrimPrefix(auth.NewSecret(""), "")[:16],
+		Name:      name,
+		Kind:      kind,
+		WriteKey:  auth.NewSecret("wk_"),
+		CreatedAt: time.Now().UTC().Truncate(time.Millisecond),
+	}
+	if err := s.CreateSource(ctx, src); err != nil {
+		return store.Source{}, err
+	}
+	return src, nil
+}

@@ -1,0 +1,381 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"strings"
+	"time"
+
+	"github.com/kunding/kunding/internal/profile"
+	"github.com/kunding/kunding/internal/store"
+)
+
+// Process runs fn in one write transaction.
+func (s *Store) Process(ctx context.Context, fn func(tx store.Tx) error) error {
+	sqlTx, err := s.w.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer sqlTx.Rollback()
+	if err := fn(&tx{ctx: ctx, tx: sqlTx}); err != nil {
+		return err
+	}
+	return sqlTx.Commit()
+}
+
+type tx struct {
+	ctx context.Context
+	tx  *sql.Tx
+}
+
+func placeholders(n, from int) string {
+	var b strings.Builder
+	for i := 0; i < n; i++ {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		b.WriteString("$")
+		b.WriteString(itoa(from + i))
+	}
+	return b.String()
+}
+
+func itoa(i int) string {
+	if i < 10 {
+		return string(rune('0' + i))
+	}
+	return itoa(i/10) + string(rune('0'+i%10))
+}
+
+func (t *tx) Lookup(ids []store.Identifier) (map[store.Identifier]string, error) {
+	out := make(map[store.Identifier]string, len(ids))
+	for _, id := range ids {
+		var c string
+		err := t.tx.QueryRowContext(t.ctx, `SELECT customer_id FROM identities WHERE kind = $1 AND value = $2`, id.Kind, id.Value).Scan(&c)
+		if errors.Is(err, sql.ErrNoRows) {
+			continue
+		}
+		if err != nil {
+			return nil, err
+		}
+		out[id] = c
+	}
+	return out, nil
+}
+
+func (t *tx) UserIDs(customerIDs []string) (map[string][]string, error) {
+	out := map[string][]string{}
+	if len(customerIDs) == 0 {
+		return out, nil
+	}
+	args := make([]any, len(customerIDs))
+	for i, c := range customerIDs {
+		args[i] = c
+	}
+	rows, err := t.tx.QueryContext(t.ctx, `SELECT customer_id, value FROM identities WHERE kind = 'user' AND customer_id IN (`+placeholders(len(args), 1)+`) ORDER BY value`, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var c, v string
+		if err := rows.Scan(&c, &v); err != nil {
+			return nil, err
+		}
+		out[c] = append(out[c], v)
+	}
+	return out, rows.Err()
+}
+
+func (t *tx) CreateCustomer(id string, seq int64, at time.Time) error {
+	// A customer id derived from an identifier can come back after the
+	// customer was merged away and its identifier re-attached elsewhere; then
+	// it starts again as a live customer.
+	_, err := t.tx.ExecContext(t.ctx, `INSERT INTO customers(id, created_seq, created_at) VALUES ($1, $2, $3)
+		ON CONFLICT (id) DO UPDATE SET merged_into = NULL`, id, seq, ms(at))
+	return err
+}
+
+func (t *tx) Attach(id store.Identifier, customerID string, seq int64, at time.Time) error {
+	_, err := t.tx.ExecContext(t.ctx, `INSERT INTO identities(kind, value, customer_id, seq, first_seen) VALUES ($1, $2, $3, $4, $5)`,
+		id.Kind, id.Value, customerID, seq, ms(at))
+	return err
+}
+
+func (t *tx) MoveCustomer(m store.Merge) error {
+	for _, q := range []string{
+		`UPDATE identities SET customer_id = $1 WHERE customer_id = $2`,
+		`UPDATE timeline SET customer_id = $1 WHERE customer_id = $2`,
+		`UPDATE orders SET customer_id = $1 WHERE customer_id = $2`,
+		`UPDATE customers SET merged_into = $1 WHERE id = $2`,
+		`UPDATE customers SET merged_into = $1 WHERE merged_into = $2`,
+	} {
+		if _, err := t.tx.ExecContext(t.ctx, q, m.Into, m.From); err != nil {
+			return err
+		}
+	}
+	_, err := t.tx.ExecContext(t.ctx, `INSERT INTO merges(from_customer, into_customer, reason, seq, at) VALUES ($1, $2, $3, $4, $5)`,
+		m.From, m.Into, m.Reason, m.Seq, ms(m.At))
+	return err
+}
+
+func (t *tx) RecordConflict(c store.Conflict) error {
+	_, err := t.tx.ExecContext(t.ctx, `INSERT INTO identity_conflicts(seq, kind, value, customer_id, other_id, detail, at) VALUES ($1, $2, $3, $4, $5, $6, $7)`,
+		c.Seq, c.Identifier.Kind, c.Identifier.Value, c.CustomerID, c.OtherID, c.Detail, ms(c.At))
+	return err
+}
+
+func (t *tx) AddTimeline(customerID string, ts time.Time, seq int64) error {
+	_, err := t.tx.ExecContext(t.ctx, `INSERT INTO timeline(customer_id, ts, seq) VALUES ($1, $2, $3)`, customerID, ms(ts), seq)
+	return err
+}
+
+func (t *tx) AddOrder(o store.Order) error {
+	_, err := t.tx.ExecContext(t.ctx, `INSERT INTO orders(customer_id, seq, ts, order_id, revenue_micros, currency) VALUES ($1, $2, $3, $4, $5, $6)`,
+		o.CustomerID, o.Seq, ms(o.Timestamp), o.OrderID, o.RevenueMicros, o.Currency)
+	return err
+}
+
+const profileCols = `customer_id, first_seen, last_seen, events, orders, revenue_micros, first_order, last_order, data`
+
+func scanProfile(row interface{ Scan(...any) error }) (profile.Profile, error) {
+	p := profile.New("")
+	var first, last, fo, lo int64
+	var data string
+	if err := row.Scan(&p.CustomerID, &first, &last, &p.Events, &p.Orders, &p.RevenueMicros, &fo, &lo, &data); err != nil {
+		if errors.Is(err, sql.ErrNoRows) {
+			return p, store.ErrNotFound
+		}
+		return p, err
+	}
+	p.FirstSeen, p.LastSeen, p.FirstOrder, p.LastOrder = fromMS(first), fromMS(last), fromMS(fo), fromMS(lo)
+	if err := p.UnmarshalData([]byte(data)); err != nil {
+		return p, err
+	}
+	p.Derive()
+	return p, nil
+}
+
+func (t *tx) Profile(customerID string) (profile.Profile, bool, error) {
+	p, err := scanProfile(t.tx.QueryRowContext(t.ctx, `SELECT `+profileCols+` FROM profiles WHERE customer_id = $1`, customerID))
+	if errors.Is(err, store.ErrNotFound) {
+		return profile.New(customerID), false, nil
+	}
+	return p, err == nil, err
+}
+
+func (t *tx) SaveProfile(p *profile.Profile) error {
+	data, err := p.MarshalData()
+	if err != nil {
+		return err
+	}
+	_, err = t.tx.ExecContext(t.ctx, `INSERT INTO profiles(customer_id, name, email, phone, first_seen, last_seen, events, orders, revenue_micros, first_order, last_order, data)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
+		ON CONFLICT (customer_id) DO UPDATE SET name = excluded.name, email = excluded.email, phone = excluded.phone,
+			first_seen = excluded.first_seen, last_seen = excluded.last_seen, events = excluded.events, orders = excluded.orders,
+			revenue_micros = excluded.revenue_micros, first_order = excluded.first_order, last_order = excluded.last_order, data = excluded.data`,
+		p.CustomerID, p.Name, strings.ToLower(p.Email), p.Phone, ms(p.FirstSeen), ms(p.LastSeen), p.Events, p.Orders, p.RevenueMicros,
+		ms(p.FirstOrder), ms(p.LastOrder), string(data))
+	return err
+}
+
+func (t *tx) DeleteProfile(customerID string) error {
+	_, err := t.tx.ExecContext(t.ctx, `DELETE FROM profiles WHERE customer_id = $1`, customerID)
+	return err
+}
+
+func (t *tx) AdvanceCursor(name string, old, new int64) error {
+	var res sql.Result
+	var err error
+	if old == 0 {
+		res, err = t.tx.ExecContext(t.ctx, `INSERT INTO cursors(name, seq) VALUES ($1, $2)
+			ON CONFLICT (name) DO UPDATE SET seq = excluded.seq WHERE cursors.seq = 0`, name, new)
+	} else {
+		res, err = t.tx.ExecContext(t.ctx, `UPDATE cursors SET seq = $1 WHERE name = $2 AND seq = $3`, new, name, old)
+	}
+	if err != nil {
+		return err
+	}
+	if n, _ := res.RowsAffected(); n != 1 {
+		return store.ErrCursorMoved
+	}
+	return nil
+}
+
+// resolve follows merges to the surviving customer.
+func (s *Store) resolve(ctx context.Context, id string) (string, error) {
+	for i := 0; i < 64; i++ {
+		var into sql.NullString
+		err := s.r.QueryRowContext(ctx, `SELECT merged_into FROM customers WHERE id = $1`, id).Scan(&into)
+		if errors.Is(err, sql.ErrNoRows) {
+			return "", store.ErrNotFound
+		}
+		if err != nil {
+			return "", err
+		}
+		if !into.Valid || into.String == "" {
+			return id, nil
+		}
+		id = into.String
+	}
+	return "", errors.New("merge chain too long")
+}
+
+func (s *Store) Customer(ctx context.Context, id string) (profile.Profile, error) {
+	id, err := s.resolve(ctx, id)
+	if err != nil {
+		return profile.Profile{}, err
+	}
+	return scanProfile(s.r.QueryRowContext(ctx, `SELECT `+profileCols+` FROM profiles WHERE customer_id = $1`, id))
+}
+
+func (s *Store) CustomerByIdentifier(ctx context.Context, id store.Identifier) (profile.Profile, error) {
+	var c string
+	err := s.r.QueryRowContext(ctx, `SELECT customer_id FROM identities WHERE kind = $1 AND value = $2`, id.Kind, id.Value).Scan(&c)
+	if errors.Is(err, sql.ErrNoRows) {
+		return profile.Profile{}, store.ErrNotFound
+	}
+	if err != nil {
+		return profile.Profile{}, err
+	}
+	return s.Customer(ctx, c)
+}
+
+// SearchCustomers finds customers by exact id or identifier, e-mail or name
+// prefix (case-insensitive). Exact matches come first.
+func (s *Store) SearchCustomers(ctx context.Context, q string, limit int) ([]profile.Profile, error) {
+	q = strings.TrimSpace(q)
+	if q == "" {
+		return nil, nil
+	}
+	prefix := escapeLike(strings.ToLower(q)) + "%"
+	rows, err := s.r.QueryContext(ctx, `SELECT `+profileCols+` FROM profiles WHERE customer_id IN (
+			SELECT $1 UNION SELECT customer_id FROM identities WHERE value = $1 OR value = $2)
+		UNION ALL
+		SELECT * FROM (SELECT `+profileCols+` FROM profiles WHERE (name LIKE $3 ESCAPE '\' OR email LIKE $3 ESCAPE '\')
+			AND customer_id NOT IN (SELECT $1 UNION SELECT customer_id FROM identities WHERE value = $1 OR value = $2)
+			ORDER BY name LIMIT $4)`,
+		q, strings.ToLower(q), prefix, limit)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []profile.Profile
+	for rows.Next() && len(out) < limit {
+		p, err := scanProfile(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, p)
+	}
+	return out, rows.Err()
+}
+
+func escapeLike(s string) string {
+	return strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`).Replace(s)
+}
+
+func (s *Store) Identities(ctx context.Context, customerID string) ([]store.IdentityRow, error) {
+	rows, err := s.r.QueryContext(ctx, `SELECT kind, value, customer_id, seq, first_seen FROM identities WHERE customer_id = $1 ORDER BY kind, value`, customerID)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []store.IdentityRow
+	for rows.Next() {
+		var r store.IdentityRow
+		var at int64
+		if err := rows.Scan(&r.Kind, &r.Value, &r.CustomerID, &r.Seq, &at); err != nil {
+			return nil, err
+		}
+		r.FirstSeen = fromMS(at)
+		out = append(out, r)
+	}
+	return out, rows.Err()
+}
+
+func (s *Store) Merges(ctx context.Context, customerID string) ([]store.Merge, error) {
+	rows, err := s.r.QueryContext(ctx, `SELECT from_customer, into_customer, reason, seq, at FROM merges WHERE into_customer = $1 OR from_customer = $1 ORDER BY id`, customerID)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []store.Merge
+	for rows.Next() {
+		var m store.Merge
+		var at int64
+		if err := rows.Scan(&m.From, &m.Into, &m.Reason, &m.Seq, &at); err != nil {
+			return nil, err
+		}
+		m.At = fromMS(at)
+		out = append(out, m)
+	}
+	return out, rows.Err()
+}
+
+func (s *Store) Conflicts(ctx context.Context, customerID string) ([]store.Conflict, error) {
+	rows, err := s.r.QueryContext(ctx, `SELECT seq, kind, value, customer_id, other_id, detail, at FROM identity_conflicts WHERE customer_id = $1 OR other_id = $1 ORDER BY id`, customerID)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []store.Conflict
+	for rows.Next() {
+		var c store.Conflict
+		var at int64
+		if err := rows.Scan(&c.Seq, &c.Identifier.Kind, &c.Identifier.Value, &c.CustomerID, &c.OtherID, &c.Detail, &at); err != nil {
+			return nil, err
+		}
+		c.At = fromMS(at)
+		out = append(out, c)
+	}
+	return out, rows.Err()
+}
+
+func (s *Store) Orders(ctx context.Context, customerID string) ([]store.Order, error) {
+	rows, err := s.r.QueryContext(ctx, `SELECT customer_id, seq, ts, order_id, revenue_micros, currency FROM orders WHERE customer_id = $1 ORDER BY ts, seq`, customerID)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []store.Order
+	for rows.Next() {
+		var o store.Order
+		var ts int64
+		if err := rows.Scan(&o.CustomerID, &o.Seq, &ts, &o.OrderID, &o.RevenueMicros, &o.Currency); err != nil {
+			return nil, err
+		}
+		o.Timestamp = fromMS(ts)
+		out = append(out, o)
+	}
+	return out, rows.Err()
+}
+
+func (s *Store) Timeline(ctx context.Context, customerID string, before store.TimelineCursor, limit int) ([]store.TimelineEntry, error) {
+	q := `SELECT e.seq, e.source_id, COALESCE(src.name, ''), e.type, e.name, e.ts, e.body
+		FROM timeline t JOIN events e ON e.seq = t.seq LEFT JOIN sources src ON src.id = e.source_id
+		WHERE t.customer_id = $1`
+	args := []any{customerID}
+	if before.Seq != 0 {
+		q += ` AND (t.ts < $2 OR (t.ts = $2 AND t.seq < $3))`
+		args = append(args, ms(before.Timestamp), before.Seq)
+	}
+	q += ` ORDER BY t.ts DESC, t.seq DESC LIMIT ` + itoa(limit)
+	rows, err := s.r.QueryContext(ctx, q, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []store.TimelineEntry
+	for rows.Next() {
+		var e store.TimelineEntry
+		var ts int64
+		if err := rows.Scan(&e.Seq, &e.SourceID, &e.SourceName, &e.Type, &e.Name, &ts, &e.Body); err != nil {
+			return nil, err
+		}
+		e.Timestamp = fromMS(ts)
+		out = append(out, e)
+	}
+	return out, rows.Err()
+}
