@@ -22,21 +22,21 @@ type Trait struct {
 
 // Profile is everything Kunding computes about one customer from events.
 type Profile struct {
-	CustomerID    string            `json:"id"`
-	Name          string            `json:"name,omitempty"`
-	Email         string            `json:"email,omitempty"`
-	Phone         string            `json:"phone,omitempty"`
-	Traits        map[string]Trait  `json:"traits"`
-	FirstSeen     time.Time         `json:"firstSeen"`
-	LastSeen      time.Time         `json:"lastSeen"`
-	Events        int64             `json:"events"`
-	CountsByType  map[string]int64  `json:"countsByType"`
-	CountsByName  map[string]int64  `json:"countsByEvent"`
-	Orders        int64             `json:"orders"`
-	RevenueMicros int64             `json:"-"`
-	ByCurrency    map[string]int64  `json:"-"`
-	FirstOrder    time.Time         `json:"firstOrder"`
-	LastOrder     time.Time         `json:"lastOrder"`
+	CustomerID    string           `json:"id"`
+	Name          string           `json:"name,omitempty"`
+	Email         string           `json:"email,omitempty"`
+	Phone         string           `json:"phone,omitempty"`
+	Traits        map[string]Trait `json:"traits"`
+	FirstSeen     time.Time        `json:"firstSeen"`
+	LastSeen      time.Time        `json:"lastSeen"`
+	Events        int64            `json:"events"`
+	CountsByType  map[string]int64 `json:"countsByType"`
+	CountsByName  map[string]int64 `json:"countsByEvent"`
+	Orders        int64            `json:"orders"`
+	RevenueMicros int64            `json:"-"`
+	ByCurrency    map[string]int64 `json:"-"`
+	FirstOrder    time.Time        `json:"firstOrder"`
+	LastOrder     time.Time        `json:"lastOrder"`
 }
 
 // New returns an empty profile of a customer.
