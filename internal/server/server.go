@@ -90,7 +90,10 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 func serve(st store.Store, ln net.Listener, cfg Config, log *slog.Logger) *Server {
 	m := metrics.New()
 	host, _ := os.Hostname()
-	pl := &pipeline.Pipeline{Store: st, Log: log, Holder: fmt.Sprintf("%s-%d-%d", host, os.Getpid(), time.Now().UnixNano())}
+	// The lease holder is stable across restarts of the same node (host and
+	// listen address), so a node restarted after a crash takes its pipeline
+	// lease back at once instead of waiting for it to expire.
+	pl := &pipeline.Pipeline{Store: st, Log: log, Holder: "serve " + host + " " + ln.Addr().String()}
 	pl.OnProcessed = func(n int, _ int64) { m.Processed.Add(float64(n)) }
 	q := cfg.Queue
 	if q <= 0 {
