@@ -108,7 +108,11 @@ func (a *API) fail(w http.ResponseWriter, err error) {
 	case errors.Is(err, store.ErrConflict):
 		writeError(w, http.StatusConflict, err.Error())
 	default:
-		a.Log.Error("api", "err", err)
+		log := a.Log
+		if log == nil {
+			log = slog.Default()
+		}
+		log.Error("api", "err", err)
 		w.Header().Set("Retry-After", "5")
 		writeError(w, http.StatusServiceUnavailable, "internal error; see the server log")
 	}
