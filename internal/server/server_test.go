@@ -1,0 +1,97 @@
+package server_test
+
+import (
+	"context"
+	"io"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/kunding/kunding/internal/server"
+	"github.com/kunding/kunding/internal/source"
+)
+
+func TestHealthMetricsAndShutdown(t *testing.T) {
+	ctx := context.Background()
+	data := t.TempDir()
+	var adminKey string
+	srv, err := server.Start(ctx, server.Config{Addr: "127.0.0.1:0", DataDir: data, AdminKeyOut: func(k string) { adminKey = k }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.HasPrefix(adminKey, "kdg_admin_") {
+		t.Fatalf("admin key not handed out on first start: %q", adminKey)
+	}
+	base := "http://" + srv.Addr
+	get := func(path string) (int, string) {
+		resp, err := http.Get(base + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(b)
+	}
+	if code, body := get("/healthz"); code != 200 || !strings.Contains(body, `"ok"`) {
+		t.Fatalf("healthz: %d %s", code, body)
+	}
+	src, err := source.Create(ctx, srv.Store, "Shop", "shop")
+	if err != nil {
+		t.Fatal(err)
+	}
+	req, _ := http.NewRequest("POST", base+"/v1/batch", strings.NewReader(
+		`{"batch":[{"type":"track","userId":"u","event":"Order Completed","messageId":"m1","properties":{"revenue":3}},{"type":"track","userId":"u"}]}`))
+	req.SetBasicAuth(src.WriteKey, "")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil || resp.StatusCode != 200 {
+		t.Fatalf("batch: %v %v", err, resp)
+	}
+	resp.Body.Close()
+	// The pipeline picks the event up without being asked.
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		st, err := srv.Store.Stats(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if st.Processed == st.LastSeq && st.Customers == 1 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("pipeline did not process: %+v", st)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	code, body := get("/metrics")
+	for _, want := range []string{
+		"kunding_events_received_total 2",
+		"kunding_events_accepted_total 1",
+		`kunding_events_rejected_total{reason="invalid_event"} 1`,
+		`kunding_http_request_duration_seconds_bucket{code="200",route="/v1/batch"`,
+		"kunding_pipeline_events_processed_total 1",
+	} {
+		if code != 200 || !strings.Contains(body, want) {
+			t.Errorf("metrics lack %q", want)
+		}
+	}
+	// A second start on the same data does not hand out a new key.
+	sctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	if err := srv.Shutdown(sctx); err != nil {
+		t.Fatalf("shutdown: %v", err)
+	}
+	adminKey = ""
+	srv2, err := server.Start(ctx, server.Config{Addr: "127.0.0.1:0", DataDir: data, AdminKeyOut: func(k string) { adminKey = k }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv2.Shutdown(context.Background())
+	if adminKey != "" {
+		t.Fatal("a new admin key was made on the second start")
+	}
+	st, _ := srv2.Store.Stats(ctx)
+	if st.Events != 1 || st.Orders != 1 {
+		t.Fatalf("after restart: %+v", st)
+	}
+}
