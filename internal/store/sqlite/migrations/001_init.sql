@@ -57,7 +57,8 @@ CREATE INDEX identities_customer ON identities (customer_id);
 CREATE TABLE profiles (
 	customer_id    TEXT PRIMARY KEY,
 	name           TEXT NOT NULL DEFAULT '',
-	email          TEXT NOT NULL DEFAULT '',
+	name_lc        TEXT NOT NULL DEFAULT '', -- lower-cased name, for prefix search
+	email          TEXT NOT NULL DEFAULT '', -- lower-cased
 	phone          TEXT NOT NULL DEFAULT '',
 	first_seen     INTEGER NOT NULL,
 	last_seen      INTEGER NOT NULL,
@@ -68,7 +69,7 @@ CREATE TABLE profiles (
 	last_order     INTEGER NOT NULL,
 	data           TEXT NOT NULL
 );
-CREATE INDEX profiles_name ON profiles (name COLLATE NOCASE);
+CREATE INDEX profiles_name ON profiles (name_lc);
 CREATE INDEX profiles_email ON profiles (email);
 
 CREATE TABLE timeline (

@@ -1,4 +1,4 @@
-package sqlite
+package sqlstore
 
 import (
 	"context"
@@ -15,13 +15,13 @@ import (
 func (s *Store) Process(ctx context.Context, fn func(tx store.Tx) error) error {
 	sqlTx, err := s.w.BeginTx(ctx, nil)
 	if err != nil {
-		return err
+		return s.wrap(err)
 	}
 	defer sqlTx.Rollback()
 	if err := fn(&tx{ctx: ctx, tx: sqlTx}); err != nil {
-		return err
+		return s.wrap(err)
 	}
-	return sqlTx.Commit()
+	return s.wrap(sqlTx.Commit())
 }
 
 type tx struct {
@@ -170,13 +170,13 @@ func (t *tx) SaveProfile(p *profile.Profile) error {
 	if err != nil {
 		return err
 	}
-	_, err = t.tx.ExecContext(t.ctx, `INSERT INTO profiles(customer_id, name, email, phone, first_seen, last_seen, events, orders, revenue_micros, first_order, last_order, data)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
-		ON CONFLICT (customer_id) DO UPDATE SET name = excluded.name, email = excluded.email, phone = excluded.phone,
+	_, err = t.tx.ExecContext(t.ctx, `INSERT INTO profiles(customer_id, name, email, phone, first_seen, last_seen, events, orders, revenue_micros, first_order, last_order, data, name_lc)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)
+		ON CONFLICT (customer_id) DO UPDATE SET name = excluded.name, email = excluded.email, phone = excluded.phone, name_lc = excluded.name_lc,
 			first_seen = excluded.first_seen, last_seen = excluded.last_seen, events = excluded.events, orders = excluded.orders,
 			revenue_micros = excluded.revenue_micros, first_order = excluded.first_order, last_order = excluded.last_order, data = excluded.data`,
 		p.CustomerID, p.Name, strings.ToLower(p.Email), p.Phone, ms(p.FirstSeen), ms(p.LastSeen), p.Events, p.Orders, p.RevenueMicros,
-		ms(p.FirstOrder), ms(p.LastOrder), string(data))
+		ms(p.FirstOrder), ms(p.LastOrder), string(data), strings.ToLower(p.Name))
 	return err
 }
 
@@ -242,21 +242,24 @@ func (s *Store) CustomerByIdentifier(ctx context.Context, id store.Identifier) (
 	return s.Customer(ctx, c)
 }
 
-// SearchCustomers finds customers by exact id or identifier, e-mail or name
-// prefix (case-insensitive). Exact matches come first.
+// SearchCustomers finds customers by exact id or identifier, or by the
+// start of a name or e-mail (case-insensitive). Exact matches come first.
+// Prefixes are matched as ranges on lower-cased columns with binary
+// collation, which both databases answer from a plain index.
 func (s *Store) SearchCustomers(ctx context.Context, q string, limit int) ([]profile.Profile, error) {
 	q = strings.TrimSpace(q)
 	if q == "" {
 		return nil, nil
 	}
-	prefix := escapeLike(strings.ToLower(q)) + "%"
+	lq := strings.ToLower(q)
 	rows, err := s.r.QueryContext(ctx, `SELECT `+profileCols+` FROM profiles WHERE customer_id IN (
-			SELECT $1 UNION SELECT customer_id FROM identities WHERE value = $1 OR value = $2)
+			SELECT CAST($1 AS TEXT) UNION SELECT customer_id FROM identities WHERE value = $1 OR value = $2)
 		UNION ALL
-		SELECT * FROM (SELECT `+profileCols+` FROM profiles WHERE (name LIKE $3 ESCAPE '\' OR email LIKE $3 ESCAPE '\')
-			AND customer_id NOT IN (SELECT $1 UNION SELECT customer_id FROM identities WHERE value = $1 OR value = $2)
-			ORDER BY name LIMIT $4)`,
-		q, strings.ToLower(q), prefix, limit)
+		SELECT * FROM (SELECT `+profileCols+` FROM profiles WHERE
+			((name_lc >= $2 AND name_lc < $3) OR (email >= $2 AND email < $3))
+			AND customer_id NOT IN (SELECT CAST($1 AS TEXT) UNION SELECT customer_id FROM identities WHERE value = $1 OR value = $2)
+			ORDER BY name_lc LIMIT $4) AS prefix_matches`,
+		q, lq, lq+"\U0010FFFF", limit)
 	if err != nil {
 		return nil, err
 	}
@@ -270,10 +273,6 @@ func (s *Store) SearchCustomers(ctx context.Context, q string, limit int) ([]pro
 		out = append(out, p)
 	}
 	return out, rows.Err()
-}
-
-func escapeLike(s string) string {
-	return strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`).Replace(s)
 }
 
 func (s *Store) Identities(ctx context.Context, customerID string) ([]store.IdentityRow, error) {

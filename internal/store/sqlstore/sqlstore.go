@@ -1,0 +1,376 @@
+// Package sqlstore implements store.Store in SQL that SQLite and PostgreSQL
+// both accept. The packages sqlite and postgres open the databases, run
+// their own migrations and choose a Dialect for the few places that differ.
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/kunding/kunding/internal/store"
+)
+
+// Dialect holds what differs between the databases.
+type Dialect struct {
+	Name string
+	// BeginAppend runs first in every append transaction. PostgreSQL takes
+	// a lock there so that log positions (seq) are committed in order and
+	// the pipeline, reading "seq > cursor", never skips a late commit.
+	BeginAppend func(ctx context.Context, tx *sql.Tx) error
+	// IsUnique tells a unique-constraint violation.
+	IsUnique func(err error) bool
+	// IsUnavailable tells an error of an unreachable database.
+	IsUnavailable func(err error) bool
+}
+
+// Store is store.Store on database/sql.
+type Store struct {
+	w *sql.DB // writes (SQLite: the single writer connection)
+	r *sql.DB // reads
+	d Dialect
+	// closers run on Close after the pools are closed.
+	closers []func() error
+}
+
+var _ store.Store = (*Store)(nil)
+
+// New returns a store on w (writes) and r (reads); they may be the same pool.
+func New(w, r *sql.DB, d Dialect, closers ...func() error) *Store {
+	return &Store{w: w, r: r, d: d, closers: closers}
+}
+
+// Writer and Reader expose the pools to the implementation packages.
+func (s *Store) Writer() *sql.DB { return s.w }
+
+// Dialect returns the store's dialect.
+func (s *Store) Dialect() Dialect { return s.d }
+
+// Close closes the pools.
+func (s *Store) Close() error {
+	errs := []error{s.r.Close()}
+	if s.w != s.r {
+		errs = append(errs, s.w.Close())
+	}
+	for _, c := range s.closers {
+		errs = append(errs, c())
+	}
+	return errors.Join(errs...)
+}
+
+// Ping checks that the database answers.
+func (s *Store) Ping(ctx context.Context) error { return s.r.PingContext(ctx) }
+
+func ms(t time.Time) int64 {
+	if t.IsZero() {
+		return 0
+	}
+	return t.UnixMilli()
+}
+
+func fromMS(v int64) time.Time {
+	if v == 0 {
+		return time.Time{}
+	}
+	return time.UnixMilli(v).UTC()
+}
+
+func (s *Store) Setting(ctx context.Context, key string) (string, error) {
+	var v string
+	err := s.r.QueryRowContext(ctx, `SELECT value FROM settings WHERE key = $1`, key).Scan(&v)
+	if errors.Is(err, sql.ErrNoRows) {
+		return "", store.ErrNotFound
+	}
+	return v, err
+}
+
+func (s *Store) SetSettingIfAbsent(ctx context.Context, key, value string) (bool, error) {
+	res, err := s.w.ExecContext(ctx, `INSERT INTO settings(key, value) VALUES ($1, $2) ON CONFLICT (key) DO NOTHING`, key, value)
+	if err != nil {
+		return false, err
+	}
+	n, _ := res.RowsAffected()
+	return n == 1, nil
+}
+
+func (s *Store) SetSetting(ctx context.Context, key, value string) error {
+	_, err := s.w.ExecContext(ctx, `INSERT INTO settings(key, value) VALUES ($1, $2) ON CONFLICT (key) DO UPDATE SET value = excluded.value`, key, value)
+	return err
+}
+
+func (s *Store) CreateSource(ctx context.Context, src store.Source) error {
+	_, err := s.w.ExecContext(ctx, `INSERT INTO sources(id, name, kind, write_key, created_at) VALUES ($1, $2, $3, $4, $5)`,
+		src.ID, src.Name, src.Kind, src.WriteKey, ms(src.CreatedAt))
+	if err != nil && s.d.IsUnique(err) {
+		return fmt.Errorf("source %q: %w", src.Name, store.ErrConflict)
+	}
+	return err
+}
+
+const sourceCols = `id, name, kind, write_key, created_at`
+
+func scanSource(row interface{ Scan(...any) error }) (store.Source, error) {
+	var src store.Source
+	var created int64
+	err := row.Scan(&src.ID, &src.Name, &src.Kind, &src.WriteKey, &created)
+	if errors.Is(err, sql.ErrNoRows) {
+		return src, store.ErrNotFound
+	}
+	src.CreatedAt = fromMS(created)
+	return src, err
+}
+
+func (s *Store) Sources(ctx context.Context) ([]store.Source, error) {
+	rows, err := s.r.QueryContext(ctx, `SELECT `+sourceCols+` FROM sources ORDER BY name`)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []store.Source
+	for rows.Next() {
+		src, err := scanSource(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, src)
+	}
+	return out, rows.Err()
+}
+
+func (s *Store) SourceByWriteKey(ctx context.Context, key string) (store.Source, error) {
+	return scanSource(s.r.QueryRowContext(ctx, `SELECT `+sourceCols+` FROM sources WHERE write_key = $1`, key))
+}
+
+func (s *Store) SourceByName(ctx context.Context, name string) (store.Source, error) {
+	return scanSource(s.r.QueryRowContext(ctx, `SELECT `+sourceCols+` FROM sources WHERE name = $1`, name))
+}
+
+func (s *Store) SourceByID(ctx context.Context, id string) (store.Source, error) {
+	return scanSource(s.r.QueryRowContext(ctx, `SELECT `+sourceCols+` FROM sources WHERE id = $1`, id))
+}
+
+// wrap marks errors of an unreachable database so callers can answer 503.
+func (s *Store) wrap(err error) error {
+	if err != nil && s.d.IsUnavailable != nil && s.d.IsUnavailable(err) && !errors.Is(err, store.ErrUnavailable) {
+		return fmt.Errorf("%w: %v", store.ErrUnavailable, err)
+	}
+	return err
+}
+
+// appendChunk bounds the rows of one INSERT statement (7 parameters each).
+const appendChunk = 400
+
+func (s *Store) Append(ctx context.Context, recs []store.Record) ([]bool, error) {
+	isNew := make([]bool, len(recs))
+	if len(recs) == 0 {
+		return isNew, nil
+	}
+	type key struct{ src, msg string }
+	first := make(map[key]int, len(recs))
+	for i, r := range recs {
+		k := key{r.SourceID, r.Event.MessageID}
+		if _, ok := first[k]; !ok {
+			first[k] = i
+		}
+	}
+	tx, err := s.w.BeginTx(ctx, nil)
+	if err != nil {
+		return nil, s.wrap(err)
+	}
+	defer tx.Rollback()
+	if s.d.BeginAppend != nil {
+		if err := s.d.BeginAppend(ctx, tx); err != nil {
+			return nil, s.wrap(err)
+		}
+	}
+	var sb strings.Builder
+	args := make([]any, 0, appendChunk*8)
+	for start := 0; start < len(recs); start += appendChunk {
+		end := min(start+appendChunk, len(recs))
+		sb.Reset()
+		args = args[:0]
+		sb.WriteString(`INSERT INTO events(source_id, message_id, type, name, ts, received_at, body) VALUES `)
+		for i := start; i < end; i++ {
+			r := &recs[i]
+			if i > start {
+				sb.WriteByte(',')
+			}
+			n := len(args)
+			fmt.Fprintf(&sb, "($%d,$%d,$%d,$%d,$%d,$%d,$%d)", n+1, n+2, n+3, n+4, n+5, n+6, n+7)
+			name := r.Event.Event
+			if name == "" {
+				name = r.Event.Name
+			}
+			args = append(args, r.SourceID, r.Event.MessageID, r.Event.Type, name, ms(r.Event.Timestamp), ms(r.Event.ReceivedAt), r.Body)
+		}
+		sb.WriteString(` ON CONFLICT (source_id, message_id) DO NOTHING RETURNING source_id, message_id`)
+		rows, err := tx.QueryContext(ctx, sb.String(), args...)
+		if err != nil {
+			return nil, s.wrap(err)
+		}
+		for rows.Next() {
+			var k key
+			if err := rows.Scan(&k.src, &k.msg); err != nil {
+				rows.Close()
+				return nil, err
+			}
+			if i, ok := first[k]; ok {
+				isNew[i] = true
+			}
+		}
+		if err := rows.Close(); err != nil {
+			return nil, err
+		}
+	}
+	if err := tx.Commit(); err != nil {
+		return nil, s.wrap(err)
+	}
+	return isNew, nil
+}
+
+func (s *Store) AppendRejected(ctx context.Context, rs []store.Rejected) error {
+	if len(rs) == 0 {
+		return nil
+	}
+	tx, err := s.w.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	for _, r := range rs {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO rejected_events(source_id, message_id, received_at, reason, body) VALUES ($1, $2, $3, $4, $5)`,
+			r.SourceID, r.MessageID, ms(r.ReceivedAt), r.Reason, []byte(r.Body)); err != nil {
+			return err
+		}
+	}
+	return tx.Commit()
+}
+
+func (s *Store) RejectedEvents(ctx context.Context, sourceID string, limit int) ([]store.Rejected, error) {
+	q := `SELECT id, source_id, message_id, received_at, reason, body FROM rejected_events`
+	var args []any
+	if sourceID != "" {
+		q += ` WHERE source_id = $1 ORDER BY id DESC LIMIT $2`
+		args = []any{sourceID, limit}
+	} else {
+		q += ` ORDER BY id DESC LIMIT $1`
+		args = []any{limit}
+	}
+	rows, err := s.r.QueryContext(ctx, q, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []store.Rejected
+	for rows.Next() {
+		var r store.Rejected
+		var at int64
+		var body []byte
+		if err := rows.Scan(&r.ID, &r.SourceID, &r.MessageID, &at, &r.Reason, &body); err != nil {
+			return nil, err
+		}
+		r.ReceivedAt, r.Body = fromMS(at), string(body)
+		out = append(out, r)
+	}
+	return out, rows.Err()
+}
+
+func (s *Store) PruneRejected(ctx context.Context, keep int) error {
+	_, err := s.w.ExecContext(ctx, `DELETE FROM rejected_events WHERE id IN (
+		SELECT id FROM (SELECT id, ROW_NUMBER() OVER (PARTITION BY source_id ORDER BY id DESC) AS n FROM rejected_events) AS numbered WHERE n > $1)`, keep)
+	return err
+}
+
+const eventCols = `seq, source_id, message_id, type, name, ts, received_at, body`
+
+func scanEvent(row interface{ Scan(...any) error }) (store.StoredEvent, error) {
+	var e store.StoredEvent
+	var ts, rec int64
+	err := row.Scan(&e.Seq, &e.SourceID, &e.MessageID, &e.Type, &e.Name, &ts, &rec, &e.Body)
+	if errors.Is(err, sql.ErrNoRows) {
+		return e, store.ErrNotFound
+	}
+	e.Timestamp, e.ReceivedAt = fromMS(ts), fromMS(rec)
+	return e, err
+}
+
+func (s *Store) Events(ctx context.Context, afterSeq int64, limit int) ([]store.StoredEvent, error) {
+	rows, err := s.r.QueryContext(ctx, `SELECT `+eventCols+` FROM events WHERE seq > $1 ORDER BY seq LIMIT $2`, afterSeq, limit)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []store.StoredEvent
+	for rows.Next() {
+		e, err := scanEvent(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, e)
+	}
+	return out, rows.Err()
+}
+
+func (s *Store) EventBySeq(ctx context.Context, seq int64) (store.StoredEvent, error) {
+	return scanEvent(s.r.QueryRowContext(ctx, `SELECT `+eventCols+` FROM events WHERE seq = $1`, seq))
+}
+
+func (s *Store) Cursor(ctx context.Context, name string) (int64, error) {
+	var seq int64
+	err := s.r.QueryRowContext(ctx, `SELECT seq FROM cursors WHERE name = $1`, name).Scan(&seq)
+	if errors.Is(err, sql.ErrNoRows) {
+		return 0, nil
+	}
+	return seq, err
+}
+
+func (s *Store) ResetDerived(ctx context.Context) error {
+	tx, err := s.w.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	for _, t := range []string{"customers", "identities", "profiles", "timeline", "orders", "merges", "identity_conflicts", "cursors"} {
+		if _, err := tx.ExecContext(ctx, `DELETE FROM `+t); err != nil {
+			return fmt.Errorf("reset %s: %w", t, err)
+		}
+	}
+	return tx.Commit()
+}
+
+func (s *Store) AcquireLease(ctx context.Context, name, holder string, ttl time.Duration) (bool, error) {
+	now := time.Now()
+	res, err := s.w.ExecContext(ctx, `INSERT INTO leases(name, holder, expires_at) VALUES ($1, $2, $3)
+		ON CONFLICT (name) DO UPDATE SET holder = excluded.holder, expires_at = excluded.expires_at
+		WHERE leases.holder = excluded.holder OR leases.expires_at < $4`,
+		name, holder, now.Add(ttl).UnixMilli(), now.UnixMilli())
+	if err != nil {
+		return false, s.wrap(err)
+	}
+	n, err := res.RowsAffected()
+	return n == 1, err
+}
+
+func (s *Store) ReleaseLease(ctx context.Context, name, holder string) error {
+	_, err := s.w.ExecContext(ctx, `DELETE FROM leases WHERE name = $1 AND holder = $2`, name, holder)
+	return err
+}
+
+func (s *Store) Stats(ctx context.Context) (store.Stats, error) {
+	var st store.Stats
+	err := s.r.QueryRowContext(ctx, `SELECT
+		(SELECT COUNT(*) FROM events),
+		(SELECT COUNT(*) FROM rejected_events),
+		(SELECT COUNT(*) FROM customers WHERE merged_into IS NULL),
+		(SELECT COUNT(*) FROM identities),
+		(SELECT COUNT(*) FROM merges),
+		(SELECT COUNT(*) FROM identity_conflicts),
+		(SELECT COUNT(*) FROM orders),
+		(SELECT COALESCE(MAX(seq), 0) FROM events),
+		(SELECT COALESCE(MAX(seq), 0) FROM cursors WHERE name = 'pipeline')`).Scan(
+		&st.Events, &st.Rejected, &st.Customers, &st.Identities, &st.Merges, &st.Conflicts, &st.Orders, &st.LastSeq, &st.Processed)
+	return st, err
+}
