@@ -53,6 +53,7 @@ CREATE TABLE identities (
 	PRIMARY KEY (kind, value)
 );
 CREATE INDEX identities_customer ON identities (customer_id);
+CREATE INDEX identities_value ON identities (value); -- search by any identifier
 
 CREATE TABLE profiles (
 	customer_id    TEXT PRIMARY KEY,
