@@ -121,10 +121,26 @@ func dataFlag(fs *flag.FlagSet) *string {
 	return fs.String("data", "./kunding-data", "data directory (holds the embedded database)")
 }
 
+// storeFlags are the flags that choose the store: --data and --db.
+type storeFlags struct {
+	data, db *string
+}
+
+func addStoreFlags(fs *flag.FlagSet) storeFlags {
+	return storeFlags{
+		data: dataFlag(fs),
+		db:   fs.String("db", "", "PostgreSQL URL postgres://user:pass@host/db; empty: the embedded SQLite store in --data"),
+	}
+}
+
+func (f storeFlags) open(ctx context.Context) (store.Store, error) {
+	return server.Open(ctx, *f.db, *f.data, true)
+}
+
 func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := flagSet("serve", stderr)
 	addr := fs.String("addr", "127.0.0.1:8080", "listen address HOST:PORT")
-	data := dataFlag(fs)
+	sf := addStoreFlags(fs)
 	fsync := fs.Bool("fsync", true, "fsync every commit before acknowledging (safe against power loss); false: safe against process crashes only")
 	queue := fs.Int("queue", 2048, "collection requests that may wait for a commit before 503 is answered")
 	logFormat := fs.String("log-format", "text", "log format: text or json")
@@ -139,7 +155,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 	log := slog.New(h)
 	slog.SetDefault(log)
-	srv, err := server.Start(ctx, server.Config{Addr: *addr, DataDir: *data, Fsync: *fsync, Queue: *queue, Log: log,
+	srv, err := server.Start(ctx, server.Config{Addr: *addr, DataDir: *sf.data, DB: *sf.db, Fsync: *fsync, Queue: *queue, Log: log,
 		AdminKeyOut: func(key string) {
 			// Printed once, not logged: logs are collected and kept.
 			fmt.Fprintf(stdout, "\nAdmin API key (shown once, stored only as a hash):\n\n    %s\n\nUse it as 'Authorization: Bearer <key>' for /api/. Lost it? 'kunding admin-key rotate'.\n\n", key)
@@ -147,19 +163,16 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err != nil {
 		return err
 	}
-	log.Info("kunding listening", "addr", srv.Addr, "data", *data, "fsync", *fsync, "version", versionString())
+	storeAttr := slog.String("data", *sf.data)
+	if *sf.db != "" {
+		storeAttr = slog.String("db", "postgres") // the URL may hold a password
+	}
+	log.Info("kunding listening", "addr", srv.Addr, storeAttr, "fsync", *fsync, "version", versionString())
 	<-ctx.Done()
 	log.Info("shutting down: finishing requests in flight")
 	sctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	return srv.Shutdown(sctx)
-}
-
-func openData(ctx context.Context, fs *flag.FlagSet, data string) (store.Store, error) {
-	if _, err := os.Stat(data); err != nil && fs.Name() != "kunding import" {
-		return nil, fmt.Errorf("data directory %s: %w (start 'kunding serve --data %s' once, or pass --data)", data, err, data)
-	}
-	return server.OpenStore(ctx, data, true)
 }
 
 func runSources(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -168,7 +181,7 @@ func runSources(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	}
 	sub := args[0]
 	fs := flagSet("sources "+sub, stderr)
-	data := dataFlag(fs)
+	sf := addStoreFlags(fs)
 	var name, kind *string
 	if sub == "create" {
 		name = fs.String("name", "", "name of the source, e.g. 'Web shop'")
@@ -177,7 +190,7 @@ func runSources(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	if err := parse(fs, args[1:]); err != nil {
 		return err
 	}
-	st, err := server.OpenStore(ctx, *data, true)
+	st, err := sf.open(ctx)
 	if err != nil {
 		return err
 	}
@@ -203,11 +216,11 @@ func runSources(ctx context.Context, args []string, stdout, stderr io.Writer) er
 
 func runRebuild(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := flagSet("rebuild", stderr)
-	data := dataFlag(fs)
+	sf := addStoreFlags(fs)
 	if err := parse(fs, args); err != nil {
 		return err
 	}
-	st, err := server.OpenStore(ctx, *data, true)
+	st, err := sf.open(ctx)
 	if err != nil {
 		return err
 	}
@@ -248,11 +261,11 @@ func runAdminKey(ctx context.Context, args []string, stdout, stderr io.Writer) e
 		return errors.New("usage: kunding admin-key rotate [--data DIR]")
 	}
 	fs := flagSet("admin-key rotate", stderr)
-	data := dataFlag(fs)
+	sf := addStoreFlags(fs)
 	if err := parse(fs, args[1:]); err != nil {
 		return err
 	}
-	st, err := server.OpenStore(ctx, *data, true)
+	st, err := sf.open(ctx)
 	if err != nil {
 		return err
 	}

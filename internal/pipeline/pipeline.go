@@ -73,11 +73,30 @@ func (p *Pipeline) Step(ctx context.Context) (int, error) {
 		return 0, err
 	}
 	last := evs[len(evs)-1].Seq
+	// Decode and find identifiers first, so the batch can look them all up
+	// in one query.
+	items := make([]item, 0, len(evs))
+	for i := range evs {
+		var it item
+		it.seq = evs[i].Seq
+		if err := json.Unmarshal(evs[i].Body, &it.ev); err != nil {
+			// The log only holds validated events; a body that no longer
+			// decodes is skipped rather than blocking every later event.
+			p.Log.Error("pipeline: undecodable event skipped", "seq", evs[i].Seq, "err", err)
+			continue
+		}
+		it.traits = profile.TraitsOf(&it.ev)
+		it.ids = identity.Of(&it.ev, it.traits)
+		items = append(items, it)
+	}
 	err = p.Store.Process(ctx, func(tx store.Tx) error {
-		b := batch{tx: tx, profiles: map[string]*profile.Profile{}}
-		for i := range evs {
-			if err := b.apply(&evs[i]); err != nil {
-				return fmt.Errorf("event %d: %w", evs[i].Seq, err)
+		b, err := newBatch(tx, items)
+		if err != nil {
+			return err
+		}
+		for i := range items {
+			if err := b.apply(&items[i]); err != nil {
+				return fmt.Errorf("event %d: %w", items[i].seq, err)
 			}
 		}
 		if err := b.flush(); err != nil {
@@ -165,106 +184,162 @@ func (p *Pipeline) Run(ctx context.Context) {
 	}
 }
 
-// batch caches the profiles touched by one batch of events.
-type batch struct {
-	tx       store.Tx
-	profiles map[string]*profile.Profile
-	deleted  map[string]bool
+// item is one decoded event of a batch.
+type item struct {
+	seq    int64
+	ev     event.Event
+	traits map[string]json.RawMessage
+	ids    []store.Identifier
 }
 
-func (b *batch) profile(id string) (*profile.Profile, error) {
-	if p, ok := b.profiles[id]; ok {
-		return p, nil
+// batch holds, for one batch of events, what it read from the store and what
+// it will write: identities and user ids are looked up once for the whole
+// batch, timeline and order rows are written together at the end.
+type batch struct {
+	tx       store.Tx
+	idOf     map[store.Identifier]string // identifier -> customer
+	users    map[string][]string         // customer -> user ids
+	profiles map[string]*profile.Profile
+	into     map[string]string   // merged in this batch: from -> into
+	deleted  map[string]bool     // profiles to delete
+	timeline []store.TimelineRow // customer ids resolved at flush
+	orders   []store.Order
+}
+
+func newBatch(tx store.Tx, items []item) (*batch, error) {
+	b := &batch{tx: tx, profiles: map[string]*profile.Profile{}, into: map[string]string{}, deleted: map[string]bool{}}
+	seen := map[store.Identifier]bool{}
+	var all []store.Identifier
+	for i := range items {
+		for _, id := range items[i].ids {
+			if !seen[id] {
+				seen[id] = true
+				all = append(all, id)
+			}
+		}
 	}
-	p, _, err := b.tx.Profile(id)
+	var err error
+	if b.idOf, err = tx.Lookup(all); err != nil {
+		return nil, err
+	}
+	custs := map[string]bool{}
+	var list []string
+	for _, c := range b.idOf {
+		if !custs[c] {
+			custs[c] = true
+			list = append(list, c)
+		}
+	}
+	sort.Strings(list)
+	if b.users, err = tx.UserIDs(list); err != nil {
+		return nil, err
+	}
+	stored, err := tx.Profiles(list)
 	if err != nil {
 		return nil, err
 	}
-	b.profiles[id] = &p
-	return &p, nil
+	for id, p := range stored {
+		p := p
+		b.profiles[id] = &p
+	}
+	return b, nil
 }
 
-func (b *batch) apply(se *store.StoredEvent) error {
-	var ev event.Event
-	if err := json.Unmarshal(se.Body, &ev); err != nil {
-		// The log only holds validated events; a body that no longer decodes
-		// is skipped rather than blocking every later event.
+// profile returns the profile of a customer the batch knows.
+func (b *batch) profile(id string) *profile.Profile {
+	if p, ok := b.profiles[id]; ok {
+		return p
+	}
+	p := profile.New(id)
+	b.profiles[id] = &p
+	return &p
+}
+
+// resolve follows the merges made in this batch.
+func (b *batch) resolve(c string) string {
+	for {
+		next, ok := b.into[c]
+		if !ok {
+			return c
+		}
+		c = next
+	}
+}
+
+func (b *batch) apply(it *item) error {
+	ev := &it.ev
+	if len(it.ids) == 0 {
 		return nil
 	}
-	traits := profile.TraitsOf(&ev)
-	ids := identity.Of(&ev, traits)
-	if len(ids) == 0 {
-		return nil
-	}
-	found, err := b.tx.Lookup(ids)
-	if err != nil {
-		return err
-	}
-	custs := make([]string, 0, len(found))
-	seen := map[string]bool{}
-	for _, c := range found {
-		if !seen[c] {
-			seen[c] = true
-			custs = append(custs, c)
+	found := make(map[store.Identifier]string, len(it.ids))
+	for _, id := range it.ids {
+		if c, ok := b.idOf[id]; ok {
+			found[id] = c
 		}
 	}
-	sort.Strings(custs)
-	users, err := b.tx.UserIDs(custs)
-	if err != nil {
-		return err
-	}
-	d := identity.Decide(&ev, ids, found, users)
+	d := identity.Decide(ev, it.ids, found, b.users)
 	if d.Create {
-		if err := b.tx.CreateCustomer(d.Target, se.Seq, ev.Timestamp); err != nil {
+		if err := b.tx.CreateCustomer(d.Target, it.seq, ev.Timestamp); err != nil {
 			return err
 		}
+		b.users[d.Target] = nil
 	}
-	target, err := b.profile(d.Target)
-	if err != nil {
-		return err
-	}
+	target := b.profile(d.Target)
 	for _, from := range d.Merge {
-		if err := b.tx.MoveCustomer(store.Merge{From: from, Into: d.Target, Reason: d.Reason, Seq: se.Seq, At: ev.Timestamp}); err != nil {
+		if err := b.tx.MoveCustomer(store.Merge{From: from, Into: d.Target, Reason: d.Reason, Seq: it.seq, At: ev.Timestamp}); err != nil {
 			return err
 		}
-		other, err := b.profile(from)
-		if err != nil {
-			return err
-		}
-		target.Absorb(other)
+		target.Absorb(b.profile(from))
 		delete(b.profiles, from)
-		if b.deleted == nil {
-			b.deleted = map[string]bool{}
-		}
 		b.deleted[from] = true
+		b.into[from] = d.Target
+		for id, c := range b.idOf {
+			if c == from {
+				b.idOf[id] = d.Target
+			}
+		}
+		b.users[d.Target] = append(b.users[d.Target], b.users[from]...)
+		delete(b.users, from)
 	}
 	for _, id := range d.Attach {
-		if err := b.tx.Attach(id, d.Target, se.Seq, ev.Timestamp); err != nil {
+		if err := b.tx.Attach(id, d.Target, it.seq, ev.Timestamp); err != nil {
 			return err
+		}
+		b.idOf[id] = d.Target
+		if id.Kind == identity.User {
+			b.users[d.Target] = append(b.users[d.Target], id.Value)
 		}
 	}
 	for _, c := range d.Conflicts {
-		c.Seq, c.At = se.Seq, ev.Timestamp
+		c.Seq, c.At = it.seq, ev.Timestamp
 		if err := b.tx.RecordConflict(c); err != nil {
 			return err
 		}
 	}
-	if err := b.tx.AddTimeline(d.Target, ev.Timestamp, se.Seq); err != nil {
-		return err
-	}
+	b.timeline = append(b.timeline, store.TimelineRow{CustomerID: d.Target, Timestamp: ev.Timestamp, Seq: it.seq})
 	var order *profile.OrderOf
-	if o, ok := profile.Order(&ev); ok {
+	if o, ok := profile.Order(ev); ok {
 		order = &o
-		if err := b.tx.AddOrder(store.Order{CustomerID: d.Target, Seq: se.Seq, Timestamp: ev.Timestamp,
-			OrderID: o.OrderID, RevenueMicros: o.RevenueMicros, Currency: o.Currency}); err != nil {
-			return err
-		}
+		b.orders = append(b.orders, store.Order{CustomerID: d.Target, Seq: it.seq, Timestamp: ev.Timestamp,
+			OrderID: o.OrderID, RevenueMicros: o.RevenueMicros, Currency: o.Currency})
 	}
-	target.Apply(&ev, traits, order)
+	target.Apply(ev, it.traits, order)
 	return nil
 }
 
 func (b *batch) flush() error {
+	for i := range b.timeline {
+		b.timeline[i].CustomerID = b.resolve(b.timeline[i].CustomerID)
+	}
+	for i := range b.orders {
+		b.orders[i].CustomerID = b.resolve(b.orders[i].CustomerID)
+	}
+	if err := b.tx.AddTimeline(b.timeline); err != nil {
+		return err
+	}
+	if err := b.tx.AddOrders(b.orders); err != nil {
+		return err
+	}
 	for id := range b.deleted {
 		if _, live := b.profiles[id]; live {
 			continue

@@ -13,6 +13,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus/promhttp"
@@ -23,6 +24,7 @@ import (
 	"github.com/kunding/kunding/internal/metrics"
 	"github.com/kunding/kunding/internal/pipeline"
 	"github.com/kunding/kunding/internal/store"
+	"github.com/kunding/kunding/internal/store/postgres"
 	"github.com/kunding/kunding/internal/store/sqlite"
 )
 
@@ -30,6 +32,8 @@ import (
 type Config struct {
 	Addr    string
 	DataDir string
+	// DB is a postgres:// URL; empty means the embedded SQLite store in DataDir.
+	DB string
 	// Fsync: wait for fsync before acknowledging (power-loss safe).
 	Fsync bool
 	// Queue bounds the collection requests waiting for a commit.
@@ -44,7 +48,20 @@ func DBPath(dataDir string) string { return filepath.Join(dataDir, "kunding.db")
 
 // OpenStore opens the embedded store of a data directory.
 func OpenStore(ctx context.Context, dataDir string, fsync bool) (store.Store, error) {
-	return sqlite.Open(ctx, DBPath(dataDir), sqlite.Options{Fsync: fsync})
+	return Open(ctx, "", dataDir, fsync)
+}
+
+// Open opens the PostgreSQL store at db (a postgres:// URL) or, when db is
+// empty, the embedded SQLite store in dataDir.
+func Open(ctx context.Context, db, dataDir string, fsync bool) (store.Store, error) {
+	switch {
+	case db == "":
+		return sqlite.Open(ctx, DBPath(dataDir), sqlite.Options{Fsync: fsync})
+	case strings.HasPrefix(db, "postgres://") || strings.HasPrefix(db, "postgresql://"):
+		return postgres.Open(ctx, db, postgres.Options{Fsync: fsync})
+	default:
+		return nil, fmt.Errorf("--db must be a postgres:// URL (or empty for the embedded SQLite store)")
+	}
 }
 
 // Server is a running Kunding node.
@@ -67,7 +84,7 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 	if log == nil {
 		log = slog.Default()
 	}
-	st, err := OpenStore(ctx, cfg.DataDir, cfg.Fsync)
+	st, err := Open(ctx, cfg.DB, cfg.DataDir, cfg.Fsync)
 	if err != nil {
 		return nil, err
 	}

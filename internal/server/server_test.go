@@ -10,13 +10,28 @@ import (
 
 	"github.com/kunding/kunding/internal/server"
 	"github.com/kunding/kunding/internal/source"
+	"github.com/kunding/kunding/internal/store/pgtest"
 )
 
+// stores lists the stores every server test runs on.
+func stores(t *testing.T) map[string]func(t *testing.T) string {
+	return map[string]func(t *testing.T) string{
+		"sqlite":   func(t *testing.T) string { return "" },
+		"postgres": func(t *testing.T) string { return pgtest.URL(t) },
+	}
+}
+
 func TestHealthMetricsAndShutdown(t *testing.T) {
+	for name, db := range stores(t) {
+		t.Run(name, func(t *testing.T) { healthMetricsAndShutdown(t, db(t)) })
+	}
+}
+
+func healthMetricsAndShutdown(t *testing.T, db string) {
 	ctx := context.Background()
 	data := t.TempDir()
 	var adminKey string
-	srv, err := server.Start(ctx, server.Config{Addr: "127.0.0.1:0", DataDir: data, AdminKeyOut: func(k string) { adminKey = k }})
+	srv, err := server.Start(ctx, server.Config{Addr: "127.0.0.1:0", DataDir: data, DB: db, AdminKeyOut: func(k string) { adminKey = k }})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -82,7 +97,7 @@ func TestHealthMetricsAndShutdown(t *testing.T) {
 		t.Fatalf("shutdown: %v", err)
 	}
 	adminKey = ""
-	srv2, err := server.Start(ctx, server.Config{Addr: "127.0.0.1:0", DataDir: data, AdminKeyOut: func(k string) { adminKey = k }})
+	srv2, err := server.Start(ctx, server.Config{Addr: "127.0.0.1:0", DataDir: data, DB: db, AdminKeyOut: func(k string) { adminKey = k }})
 	if err != nil {
 		t.Fatal(err)
 	}

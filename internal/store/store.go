@@ -198,21 +198,31 @@ type CustomerInfo struct {
 	UserIDs []string
 }
 
-// Tx is the write transaction of the pipeline.
+// TimelineRow places an event on a customer's timeline.
+type TimelineRow struct {
+	CustomerID string
+	Timestamp  time.Time
+	Seq        int64
+}
+
+// Tx is the write transaction of the pipeline. The bulk methods exist so
+// that a batch of events costs a few round trips to the database, not a few
+// per event.
 type Tx interface {
 	// Lookup returns the customer of each known identifier.
 	Lookup(ids []Identifier) (map[Identifier]string, error)
 	// UserIDs returns the user ids attached to each customer.
 	UserIDs(customerIDs []string) (map[string][]string, error)
+	// Profiles returns the stored profiles of the customers that have one.
+	Profiles(customerIDs []string) (map[string]profile.Profile, error)
 	CreateCustomer(id string, seq int64, at time.Time) error
 	Attach(id Identifier, customerID string, seq int64, at time.Time) error
 	// MoveCustomer moves identities, timeline and orders of from to into
 	// and marks from as merged; the caller combines the profiles.
 	MoveCustomer(m Merge) error
 	RecordConflict(c Conflict) error
-	AddTimeline(customerID string, ts time.Time, seq int64) error
-	AddOrder(o Order) error
-	Profile(customerID string) (profile.Profile, bool, error)
+	AddTimeline(rows []TimelineRow) error
+	AddOrders(orders []Order) error
 	SaveProfile(p *profile.Profile) error
 	DeleteProfile(customerID string) error
 	// AdvanceCursor moves the named cursor from old to new; it fails if

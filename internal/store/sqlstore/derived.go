@@ -2,6 +2,7 @@ package sqlstore
 
 import (
 	"context"
+	"fmt"
 	"database/sql"
 	"errors"
 	"strings"
@@ -48,44 +49,124 @@ func itoa(i int) string {
 	return itoa(i/10) + string(rune('0'+i%10))
 }
 
+// inChunk bounds the values of one IN list or multi-row INSERT, well below
+// the parameter limits of SQLite (32766) and PostgreSQL (65535).
+const inChunk = 500
+
 func (t *tx) Lookup(ids []store.Identifier) (map[store.Identifier]string, error) {
 	out := make(map[store.Identifier]string, len(ids))
-	for _, id := range ids {
-		var c string
-		err := t.tx.QueryRowContext(t.ctx, `SELECT customer_id FROM identities WHERE kind = $1 AND value = $2`, id.Kind, id.Value).Scan(&c)
-		if errors.Is(err, sql.ErrNoRows) {
-			continue
+	for start := 0; start < len(ids); start += inChunk {
+		part := ids[start:min(start+inChunk, len(ids))]
+		var b strings.Builder
+		args := make([]any, 0, 2*len(part))
+		b.WriteString(`SELECT kind, value, customer_id FROM identities WHERE (kind, value) IN (VALUES `)
+		for i, id := range part {
+			if i > 0 {
+				b.WriteByte(',')
+			}
+			fmt.Fprintf(&b, "($%d,$%d)", 2*i+1, 2*i+2)
+			args = append(args, id.Kind, id.Value)
 		}
+		b.WriteByte(')')
+		rows, err := t.tx.QueryContext(t.ctx, b.String(), args...)
 		if err != nil {
 			return nil, err
 		}
-		out[id] = c
+		for rows.Next() {
+			var id store.Identifier
+			var c string
+			if err := rows.Scan(&id.Kind, &id.Value, &c); err != nil {
+				rows.Close()
+				return nil, err
+			}
+			out[id] = c
+		}
+		if err := rows.Close(); err != nil {
+			return nil, err
+		}
 	}
 	return out, nil
 }
 
+// inList returns "$from,$from+1,..." for n values and the values as args.
+func inList(vals []string, from int) (string, []any) {
+	args := make([]any, len(vals))
+	for i, v := range vals {
+		args[i] = v
+	}
+	return placeholders(len(vals), from), args
+}
+
 func (t *tx) UserIDs(customerIDs []string) (map[string][]string, error) {
 	out := map[string][]string{}
-	if len(customerIDs) == 0 {
-		return out, nil
-	}
-	args := make([]any, len(customerIDs))
-	for i, c := range customerIDs {
-		args[i] = c
-	}
-	rows, err := t.tx.QueryContext(t.ctx, `SELECT customer_id, value FROM identities WHERE kind = 'user' AND customer_id IN (`+placeholders(len(args), 1)+`) ORDER BY value`, args...)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	for rows.Next() {
-		var c, v string
-		if err := rows.Scan(&c, &v); err != nil {
+	for start := 0; start < len(customerIDs); start += inChunk {
+		ph, args := inList(customerIDs[start:min(start+inChunk, len(customerIDs))], 1)
+		rows, err := t.tx.QueryContext(t.ctx, `SELECT customer_id, value FROM identities WHERE kind = 'user' AND customer_id IN (`+ph+`) ORDER BY value`, args...)
+		if err != nil {
 			return nil, err
 		}
-		out[c] = append(out[c], v)
+		for rows.Next() {
+			var c, v string
+			if err := rows.Scan(&c, &v); err != nil {
+				rows.Close()
+				return nil, err
+			}
+			out[c] = append(out[c], v)
+		}
+		if err := rows.Close(); err != nil {
+			return nil, err
+		}
 	}
-	return out, rows.Err()
+	return out, nil
+}
+
+func (t *tx) Profiles(customerIDs []string) (map[string]profile.Profile, error) {
+	out := make(map[string]profile.Profile, len(customerIDs))
+	for start := 0; start < len(customerIDs); start += inChunk {
+		ph, args := inList(customerIDs[start:min(start+inChunk, len(customerIDs))], 1)
+		rows, err := t.tx.QueryContext(t.ctx, `SELECT `+profileCols+` FROM profiles WHERE customer_id IN (`+ph+`)`, args...)
+		if err != nil {
+			return nil, err
+		}
+		for rows.Next() {
+			p, err := scanProfile(rows)
+			if err != nil {
+				rows.Close()
+				return nil, err
+			}
+			out[p.CustomerID] = p
+		}
+		if err := rows.Close(); err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
+}
+
+// insertRows writes rows with a multi-row INSERT per chunk; each row has
+// cols values.
+func (t *tx) insertRows(head string, cols, n int, row func(i int) []any) error {
+	per := inChunk * 2 / cols
+	for start := 0; start < n; start += per {
+		end := min(start+per, n)
+		var b strings.Builder
+		b.WriteString(head)
+		b.WriteString(" VALUES ")
+		args := make([]any, 0, (end-start)*cols)
+		for i := start; i < end; i++ {
+			if i > start {
+				b.WriteByte(',')
+			}
+			b.WriteByte('(')
+			b.WriteString(placeholders(cols, len(args)+1))
+			b.WriteByte(')')
+			args = append(args, row(i)...)
+		}
+		if _, err := t.tx.ExecContext(t.ctx, b.String(), args...); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 func (t *tx) CreateCustomer(id string, seq int64, at time.Time) error {
@@ -126,15 +207,17 @@ func (t *tx) RecordConflict(c store.Conflict) error {
 	return err
 }
 
-func (t *tx) AddTimeline(customerID string, ts time.Time, seq int64) error {
-	_, err := t.tx.ExecContext(t.ctx, `INSERT INTO timeline(customer_id, ts, seq) VALUES ($1, $2, $3)`, customerID, ms(ts), seq)
-	return err
+func (t *tx) AddTimeline(rows []store.TimelineRow) error {
+	return t.insertRows(`INSERT INTO timeline(customer_id, ts, seq)`, 3, len(rows), func(i int) []any {
+		return []any{rows[i].CustomerID, ms(rows[i].Timestamp), rows[i].Seq}
+	})
 }
 
-func (t *tx) AddOrder(o store.Order) error {
-	_, err := t.tx.ExecContext(t.ctx, `INSERT INTO orders(customer_id, seq, ts, order_id, revenue_micros, currency) VALUES ($1, $2, $3, $4, $5, $6)`,
-		o.CustomerID, o.Seq, ms(o.Timestamp), o.OrderID, o.RevenueMicros, o.Currency)
-	return err
+func (t *tx) AddOrders(os []store.Order) error {
+	return t.insertRows(`INSERT INTO orders(customer_id, seq, ts, order_id, revenue_micros, currency)`, 6, len(os), func(i int) []any {
+		o := &os[i]
+		return []any{o.CustomerID, o.Seq, ms(o.Timestamp), o.OrderID, o.RevenueMicros, o.Currency}
+	})
 }
 
 const profileCols = `customer_id, first_seen, last_seen, events, orders, revenue_micros, first_order, last_order, data`
@@ -155,14 +238,6 @@ func scanProfile(row interface{ Scan(...any) error }) (profile.Profile, error) {
 	}
 	p.Derive()
 	return p, nil
-}
-
-func (t *tx) Profile(customerID string) (profile.Profile, bool, error) {
-	p, err := scanProfile(t.tx.QueryRowContext(t.ctx, `SELECT `+profileCols+` FROM profiles WHERE customer_id = $1`, customerID))
-	if errors.Is(err, store.ErrNotFound) {
-		return profile.New(customerID), false, nil
-	}
-	return p, err == nil, err
 }
 
 func (t *tx) SaveProfile(p *profile.Profile) error {
