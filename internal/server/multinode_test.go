@@ -109,6 +109,7 @@ func TestThreeNodesEqualOne(t *testing.T) {
 	ctx := context.Background()
 	const people = 10000
 	evs, ps := multiNodeEvents(people)
+	phase0 := time.Now()
 
 	// The single-node answer: one embedded store, one pipeline.
 	single, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "single.db"), sqlite.Options{})
@@ -133,6 +134,8 @@ func TestThreeNodesEqualOne(t *testing.T) {
 		t.Fatal(err)
 	}
 	want, wantStats := summary(t, single, ps)
+	phase := time.Now()
+	t.Logf("one node: %v", time.Since(phase0))
 
 	// Three nodes on one database.
 	var nodes []*server.Server
@@ -178,6 +181,8 @@ func TestThreeNodesEqualOne(t *testing.T) {
 	for err := range errs {
 		t.Fatal(err)
 	}
+	t.Logf("three nodes accepted everything: %v", time.Since(phase))
+	phase = time.Now()
 	// Every node's pipeline competes for the work; wait until it is done.
 	deadline := time.Now().Add(3 * time.Minute)
 	for {
@@ -193,7 +198,10 @@ func TestThreeNodesEqualOne(t *testing.T) {
 		}
 		time.Sleep(200 * time.Millisecond)
 	}
+	t.Logf("pipeline caught up: %v", time.Since(phase))
+	phase = time.Now()
 	got, gotStats := summary(t, nodes[2].Store, ps)
+	t.Logf("summary: %v", time.Since(phase))
 	if got != want {
 		gl, wl := strings.Split(got, "\n"), strings.Split(want, "\n")
 		for i := range wl {

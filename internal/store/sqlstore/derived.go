@@ -19,7 +19,7 @@ func (s *Store) Process(ctx context.Context, fn func(tx store.Tx) error) error {
 		return s.wrap(err)
 	}
 	defer sqlTx.Rollback()
-	if err := fn(&tx{ctx: ctx, tx: sqlTx}); err != nil {
+	if err := fn(&tx{ctx: ctx, tx: sqlTx, c: s.ws}); err != nil {
 		return s.wrap(err)
 	}
 	return s.wrap(sqlTx.Commit())
@@ -28,6 +28,7 @@ func (s *Store) Process(ctx context.Context, fn func(tx store.Tx) error) error {
 type tx struct {
 	ctx context.Context
 	tx  *sql.Tx
+	c   *stmts
 }
 
 func placeholders(n, from int) string {
@@ -49,26 +50,17 @@ func itoa(i int) string {
 	return itoa(i/10) + string(rune('0'+i%10))
 }
 
-// inChunk bounds the values of one IN list or multi-row INSERT, well below
-// the parameter limits of SQLite (32766) and PostgreSQL (65535).
-const inChunk = 500
-
 func (t *tx) Lookup(ids []store.Identifier) (map[store.Identifier]string, error) {
 	out := make(map[store.Identifier]string, len(ids))
-	for start := 0; start < len(ids); start += inChunk {
-		part := ids[start:min(start+inChunk, len(ids))]
-		var b strings.Builder
-		args := make([]any, 0, 2*len(part))
-		b.WriteString(`SELECT kind, value, customer_id FROM identities WHERE (kind, value) IN (VALUES `)
-		for i, id := range part {
-			if i > 0 {
-				b.WriteByte(',')
-			}
-			fmt.Fprintf(&b, "($%d,$%d)", 2*i+1, 2*i+2)
+	start := 0
+	for _, n := range shapes(len(ids)) {
+		args := make([]any, 0, 2*n)
+		for _, id := range ids[start : start+n] {
 			args = append(args, id.Kind, id.Value)
 		}
-		b.WriteByte(')')
-		rows, err := t.tx.QueryContext(t.ctx, b.String(), args...)
+		start += n
+		rows, err := t.c.txQuery(t.ctx, t.tx, `SELECT kind, value, customer_id FROM identities WHERE (kind, value) IN (`+
+			strings.TrimPrefix(multiRow("", 2, n), " VALUES ")+`)`, args...)
 		if err != nil {
 			return nil, err
 		}
@@ -88,81 +80,70 @@ func (t *tx) Lookup(ids []store.Identifier) (map[store.Identifier]string, error)
 	return out, nil
 }
 
-// inList returns "$from,$from+1,..." for n values and the values as args.
-func inList(vals []string, from int) (string, []any) {
-	args := make([]any, len(vals))
-	for i, v := range vals {
-		args[i] = v
+// forIn runs query (with "IN (%s)" for the list) for the values in chunks of
+// the fixed shapes, calling scan for every row.
+func (t *tx) forIn(query string, vals []string, scan func(rows *sql.Rows) error) error {
+	start := 0
+	for _, n := range shapes(len(vals)) {
+		args := make([]any, n)
+		for i, v := range vals[start : start+n] {
+			args[i] = v
+		}
+		start += n
+		rows, err := t.c.txQuery(t.ctx, t.tx, fmt.Sprintf(query, placeholders(n, 1)), args...)
+		if err != nil {
+			return err
+		}
+		for rows.Next() {
+			if err := scan(rows); err != nil {
+				rows.Close()
+				return err
+			}
+		}
+		if err := rows.Close(); err != nil {
+			return err
+		}
 	}
-	return placeholders(len(vals), from), args
+	return nil
 }
 
 func (t *tx) UserIDs(customerIDs []string) (map[string][]string, error) {
 	out := map[string][]string{}
-	for start := 0; start < len(customerIDs); start += inChunk {
-		ph, args := inList(customerIDs[start:min(start+inChunk, len(customerIDs))], 1)
-		rows, err := t.tx.QueryContext(t.ctx, `SELECT customer_id, value FROM identities WHERE kind = 'user' AND customer_id IN (`+ph+`) ORDER BY value`, args...)
-		if err != nil {
-			return nil, err
-		}
-		for rows.Next() {
+	err := t.forIn(`SELECT customer_id, value FROM identities WHERE kind = 'user' AND customer_id IN (%s) ORDER BY value`, customerIDs,
+		func(rows *sql.Rows) error {
 			var c, v string
 			if err := rows.Scan(&c, &v); err != nil {
-				rows.Close()
-				return nil, err
+				return err
 			}
 			out[c] = append(out[c], v)
-		}
-		if err := rows.Close(); err != nil {
-			return nil, err
-		}
-	}
-	return out, nil
+			return nil
+		})
+	return out, err
 }
 
 func (t *tx) Profiles(customerIDs []string) (map[string]profile.Profile, error) {
 	out := make(map[string]profile.Profile, len(customerIDs))
-	for start := 0; start < len(customerIDs); start += inChunk {
-		ph, args := inList(customerIDs[start:min(start+inChunk, len(customerIDs))], 1)
-		rows, err := t.tx.QueryContext(t.ctx, `SELECT `+profileCols+` FROM profiles WHERE customer_id IN (`+ph+`)`, args...)
-		if err != nil {
-			return nil, err
-		}
-		for rows.Next() {
-			p, err := scanProfile(rows)
-			if err != nil {
-				rows.Close()
-				return nil, err
-			}
+	err := t.forIn(`SELECT `+profileCols+` FROM profiles WHERE customer_id IN (%s)`, customerIDs, func(rows *sql.Rows) error {
+		p, err := scanProfile(rows)
+		if err == nil {
 			out[p.CustomerID] = p
 		}
-		if err := rows.Close(); err != nil {
-			return nil, err
-		}
-	}
-	return out, nil
+		return err
+	})
+	return out, err
 }
 
-// insertRows writes rows with a multi-row INSERT per chunk; each row has
-// cols values.
+// insertRows writes n rows of cols values each with multi-row INSERTs of
+// the fixed shapes.
 func (t *tx) insertRows(head string, cols, n int, row func(i int) []any) error {
-	per := inChunk * 2 / cols
-	for start := 0; start < n; start += per {
-		end := min(start+per, n)
-		var b strings.Builder
-		b.WriteString(head)
-		b.WriteString(" VALUES ")
-		args := make([]any, 0, (end-start)*cols)
-		for i := start; i < end; i++ {
-			if i > start {
-				b.WriteByte(',')
-			}
-			b.WriteByte('(')
-			b.WriteString(placeholders(cols, len(args)+1))
-			b.WriteByte(')')
+	start := 0
+	for _, k := range shapes(n) {
+		args := make([]any, 0, k*cols)
+		for i := start; i < start+k; i++ {
 			args = append(args, row(i)...)
 		}
-		if _, err := t.tx.ExecContext(t.ctx, b.String(), args...); err != nil {
+		start += k
+		if _, err := t.c.txExec(t.ctx, t.tx, multiRow(head, cols, k), args...); err != nil {
 			return err
 		}
 	}
@@ -173,13 +154,13 @@ func (t *tx) CreateCustomer(id string, seq int64, at time.Time) error {
 	// A customer id derived from an identifier can come back after the
 	// customer was merged away and its identifier re-attached elsewhere; then
 	// it starts again as a live customer.
-	_, err := t.tx.ExecContext(t.ctx, `INSERT INTO customers(id, created_seq, created_at) VALUES ($1, $2, $3)
+	_, err := t.c.txExec(t.ctx, t.tx, `INSERT INTO customers(id, created_seq, created_at) VALUES ($1, $2, $3)
 		ON CONFLICT (id) DO UPDATE SET merged_into = NULL`, id, seq, ms(at))
 	return err
 }
 
 func (t *tx) Attach(id store.Identifier, customerID string, seq int64, at time.Time) error {
-	_, err := t.tx.ExecContext(t.ctx, `INSERT INTO identities(kind, value, customer_id, seq, first_seen) VALUES ($1, $2, $3, $4, $5)`,
+	_, err := t.c.txExec(t.ctx, t.tx, `INSERT INTO identities(kind, value, customer_id, seq, first_seen) VALUES ($1, $2, $3, $4, $5)`,
 		id.Kind, id.Value, customerID, seq, ms(at))
 	return err
 }
@@ -192,17 +173,17 @@ func (t *tx) MoveCustomer(m store.Merge) error {
 		`UPDATE customers SET merged_into = $1 WHERE id = $2`,
 		`UPDATE customers SET merged_into = $1 WHERE merged_into = $2`,
 	} {
-		if _, err := t.tx.ExecContext(t.ctx, q, m.Into, m.From); err != nil {
+		if _, err := t.c.txExec(t.ctx, t.tx, q, m.Into, m.From); err != nil {
 			return err
 		}
 	}
-	_, err := t.tx.ExecContext(t.ctx, `INSERT INTO merges(from_customer, into_customer, reason, seq, at) VALUES ($1, $2, $3, $4, $5)`,
+	_, err := t.c.txExec(t.ctx, t.tx, `INSERT INTO merges(from_customer, into_customer, reason, seq, at) VALUES ($1, $2, $3, $4, $5)`,
 		m.From, m.Into, m.Reason, m.Seq, ms(m.At))
 	return err
 }
 
 func (t *tx) RecordConflict(c store.Conflict) error {
-	_, err := t.tx.ExecContext(t.ctx, `INSERT INTO identity_conflicts(seq, kind, value, customer_id, other_id, detail, at) VALUES ($1, $2, $3, $4, $5, $6, $7)`,
+	_, err := t.c.txExec(t.ctx, t.tx, `INSERT INTO identity_conflicts(seq, kind, value, customer_id, other_id, detail, at) VALUES ($1, $2, $3, $4, $5, $6, $7)`,
 		c.Seq, c.Identifier.Kind, c.Identifier.Value, c.CustomerID, c.OtherID, c.Detail, ms(c.At))
 	return err
 }
@@ -245,7 +226,7 @@ func (t *tx) SaveProfile(p *profile.Profile) error {
 	if err != nil {
 		return err
 	}
-	_, err = t.tx.ExecContext(t.ctx, `INSERT INTO profiles(customer_id, name, email, phone, first_seen, last_seen, events, orders, revenue_micros, first_order, last_order, data, name_lc)
+	_, err = t.c.txExec(t.ctx, t.tx, `INSERT INTO profiles(customer_id, name, email, phone, first_seen, last_seen, events, orders, revenue_micros, first_order, last_order, data, name_lc)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)
 		ON CONFLICT (customer_id) DO UPDATE SET name = excluded.name, email = excluded.email, phone = excluded.phone, name_lc = excluded.name_lc,
 			first_seen = excluded.first_seen, last_seen = excluded.last_seen, events = excluded.events, orders = excluded.orders,
@@ -256,7 +237,7 @@ func (t *tx) SaveProfile(p *profile.Profile) error {
 }
 
 func (t *tx) DeleteProfile(customerID string) error {
-	_, err := t.tx.ExecContext(t.ctx, `DELETE FROM profiles WHERE customer_id = $1`, customerID)
+	_, err := t.c.txExec(t.ctx, t.tx, `DELETE FROM profiles WHERE customer_id = $1`, customerID)
 	return err
 }
 
@@ -264,10 +245,10 @@ func (t *tx) AdvanceCursor(name string, old, new int64) error {
 	var res sql.Result
 	var err error
 	if old == 0 {
-		res, err = t.tx.ExecContext(t.ctx, `INSERT INTO cursors(name, seq) VALUES ($1, $2)
+		res, err = t.c.txExec(t.ctx, t.tx, `INSERT INTO cursors(name, seq) VALUES ($1, $2)
 			ON CONFLICT (name) DO UPDATE SET seq = excluded.seq WHERE cursors.seq = 0`, name, new)
 	} else {
-		res, err = t.tx.ExecContext(t.ctx, `UPDATE cursors SET seq = $1 WHERE name = $2 AND seq = $3`, new, name, old)
+		res, err = t.c.txExec(t.ctx, t.tx, `UPDATE cursors SET seq = $1 WHERE name = $2 AND seq = $3`, new, name, old)
 	}
 	if err != nil {
 		return err
@@ -282,7 +263,7 @@ func (t *tx) AdvanceCursor(name string, old, new int64) error {
 func (s *Store) resolve(ctx context.Context, id string) (string, error) {
 	for i := 0; i < 64; i++ {
 		var into sql.NullString
-		err := s.r.QueryRowContext(ctx, `SELECT merged_into FROM customers WHERE id = $1`, id).Scan(&into)
+		err := s.rs.queryRow(ctx, `SELECT merged_into FROM customers WHERE id = $1`, id).Scan(&into)
 		if errors.Is(err, sql.ErrNoRows) {
 			return "", store.ErrNotFound
 		}
@@ -302,12 +283,12 @@ func (s *Store) Customer(ctx context.Context, id string) (profile.Profile, error
 	if err != nil {
 		return profile.Profile{}, err
 	}
-	return scanProfile(s.r.QueryRowContext(ctx, `SELECT `+profileCols+` FROM profiles WHERE customer_id = $1`, id))
+	return scanProfile(s.rs.queryRow(ctx, `SELECT `+profileCols+` FROM profiles WHERE customer_id = $1`, id))
 }
 
 func (s *Store) CustomerByIdentifier(ctx context.Context, id store.Identifier) (profile.Profile, error) {
 	var c string
-	err := s.r.QueryRowContext(ctx, `SELECT customer_id FROM identities WHERE kind = $1 AND value = $2`, id.Kind, id.Value).Scan(&c)
+	err := s.rs.queryRow(ctx, `SELECT customer_id FROM identities WHERE kind = $1 AND value = $2`, id.Kind, id.Value).Scan(&c)
 	if errors.Is(err, sql.ErrNoRows) {
 		return profile.Profile{}, store.ErrNotFound
 	}
@@ -327,7 +308,7 @@ func (s *Store) SearchCustomers(ctx context.Context, q string, limit int) ([]pro
 		return nil, nil
 	}
 	lq := strings.ToLower(q)
-	rows, err := s.r.QueryContext(ctx, `SELECT `+profileCols+` FROM profiles WHERE customer_id IN (
+	rows, err := s.rs.query(ctx, `SELECT `+profileCols+` FROM profiles WHERE customer_id IN (
 			SELECT CAST($1 AS TEXT) UNION SELECT customer_id FROM identities WHERE value = $1 OR value = $2)
 		UNION ALL
 		SELECT * FROM (SELECT `+profileCols+` FROM profiles WHERE
@@ -351,7 +332,7 @@ func (s *Store) SearchCustomers(ctx context.Context, q string, limit int) ([]pro
 }
 
 func (s *Store) Identities(ctx context.Context, customerID string) ([]store.IdentityRow, error) {
-	rows, err := s.r.QueryContext(ctx, `SELECT kind, value, customer_id, seq, first_seen FROM identities WHERE customer_id = $1 ORDER BY kind, value`, customerID)
+	rows, err := s.rs.query(ctx, `SELECT kind, value, customer_id, seq, first_seen FROM identities WHERE customer_id = $1 ORDER BY kind, value`, customerID)
 	if err != nil {
 		return nil, err
 	}
@@ -370,7 +351,7 @@ func (s *Store) Identities(ctx context.Context, customerID string) ([]store.Iden
 }
 
 func (s *Store) Merges(ctx context.Context, customerID string) ([]store.Merge, error) {
-	rows, err := s.r.QueryContext(ctx, `SELECT from_customer, into_customer, reason, seq, at FROM merges WHERE into_customer = $1 OR from_customer = $1 ORDER BY id`, customerID)
+	rows, err := s.rs.query(ctx, `SELECT from_customer, into_customer, reason, seq, at FROM merges WHERE into_customer = $1 OR from_customer = $1 ORDER BY id`, customerID)
 	if err != nil {
 		return nil, err
 	}
@@ -389,7 +370,7 @@ func (s *Store) Merges(ctx context.Context, customerID string) ([]store.Merge, e
 }
 
 func (s *Store) Conflicts(ctx context.Context, customerID string) ([]store.Conflict, error) {
-	rows, err := s.r.QueryContext(ctx, `SELECT seq, kind, value, customer_id, other_id, detail, at FROM identity_conflicts WHERE customer_id = $1 OR other_id = $1 ORDER BY id`, customerID)
+	rows, err := s.rs.query(ctx, `SELECT seq, kind, value, customer_id, other_id, detail, at FROM identity_conflicts WHERE customer_id = $1 OR other_id = $1 ORDER BY id`, customerID)
 	if err != nil {
 		return nil, err
 	}
@@ -408,7 +389,7 @@ func (s *Store) Conflicts(ctx context.Context, customerID string) ([]store.Confl
 }
 
 func (s *Store) Orders(ctx context.Context, customerID string) ([]store.Order, error) {
-	rows, err := s.r.QueryContext(ctx, `SELECT customer_id, seq, ts, order_id, revenue_micros, currency FROM orders WHERE customer_id = $1 ORDER BY ts, seq`, customerID)
+	rows, err := s.rs.query(ctx, `SELECT customer_id, seq, ts, order_id, revenue_micros, currency FROM orders WHERE customer_id = $1 ORDER BY ts, seq`, customerID)
 	if err != nil {
 		return nil, err
 	}
@@ -435,8 +416,9 @@ func (s *Store) Timeline(ctx context.Context, customerID string, before store.Ti
 		q += ` AND (t.ts < $2 OR (t.ts = $2 AND t.seq < $3))`
 		args = append(args, ms(before.Timestamp), before.Seq)
 	}
-	q += ` ORDER BY t.ts DESC, t.seq DESC LIMIT ` + itoa(limit)
-	rows, err := s.r.QueryContext(ctx, q, args...)
+	args = append(args, limit)
+	q += ` ORDER BY t.ts DESC, t.seq DESC LIMIT $` + itoa(len(args))
+	rows, err := s.rs.query(ctx, q, args...)
 	if err != nil {
 		return nil, err
 	}

@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/kunding/kunding/internal/store"
@@ -29,9 +30,11 @@ type Dialect struct {
 
 // Store is store.Store on database/sql.
 type Store struct {
-	w *sql.DB // writes (SQLite: the single writer connection)
-	r *sql.DB // reads
-	d Dialect
+	w  *sql.DB // writes (SQLite: the single writer connection)
+	r  *sql.DB // reads
+	ws *stmts  // prepared statements of w
+	rs *stmts  // prepared statements of r
+	d  Dialect
 	// closers run on Close after the pools are closed.
 	closers []func() error
 }
@@ -40,7 +43,7 @@ var _ store.Store = (*Store)(nil)
 
 // New returns a store on w (writes) and r (reads); they may be the same pool.
 func New(w, r *sql.DB, d Dialect, closers ...func() error) *Store {
-	return &Store{w: w, r: r, d: d, closers: closers}
+	return &Store{w: w, r: r, ws: newStmts(w), rs: newStmts(r), d: d, closers: closers}
 }
 
 // Writer and Reader expose the pools to the implementation packages.
@@ -51,6 +54,8 @@ func (s *Store) Dialect() Dialect { return s.d }
 
 // Close closes the pools.
 func (s *Store) Close() error {
+	s.ws.close()
+	s.rs.close()
 	errs := []error{s.r.Close()}
 	if s.w != s.r {
 		errs = append(errs, s.w.Close())
@@ -80,7 +85,7 @@ func fromMS(v int64) time.Time {
 
 func (s *Store) Setting(ctx context.Context, key string) (string, error) {
 	var v string
-	err := s.r.QueryRowContext(ctx, `SELECT value FROM settings WHERE key = $1`, key).Scan(&v)
+	err := s.rs.queryRow(ctx, `SELECT value FROM settings WHERE key = $1`, key).Scan(&v)
 	if errors.Is(err, sql.ErrNoRows) {
 		return "", store.ErrNotFound
 	}
@@ -124,7 +129,7 @@ func scanSource(row interface{ Scan(...any) error }) (store.Source, error) {
 }
 
 func (s *Store) Sources(ctx context.Context) ([]store.Source, error) {
-	rows, err := s.r.QueryContext(ctx, `SELECT `+sourceCols+` FROM sources ORDER BY name`)
+	rows, err := s.rs.query(ctx, `SELECT `+sourceCols+` FROM sources ORDER BY name`)
 	if err != nil {
 		return nil, err
 	}
@@ -141,15 +146,15 @@ func (s *Store) Sources(ctx context.Context) ([]store.Source, error) {
 }
 
 func (s *Store) SourceByWriteKey(ctx context.Context, key string) (store.Source, error) {
-	return scanSource(s.r.QueryRowContext(ctx, `SELECT `+sourceCols+` FROM sources WHERE write_key = $1`, key))
+	return scanSource(s.rs.queryRow(ctx, `SELECT `+sourceCols+` FROM sources WHERE write_key = $1`, key))
 }
 
 func (s *Store) SourceByName(ctx context.Context, name string) (store.Source, error) {
-	return scanSource(s.r.QueryRowContext(ctx, `SELECT `+sourceCols+` FROM sources WHERE name = $1`, name))
+	return scanSource(s.rs.queryRow(ctx, `SELECT `+sourceCols+` FROM sources WHERE name = $1`, name))
 }
 
 func (s *Store) SourceByID(ctx context.Context, id string) (store.Source, error) {
-	return scanSource(s.r.QueryRowContext(ctx, `SELECT `+sourceCols+` FROM sources WHERE id = $1`, id))
+	return scanSource(s.rs.queryRow(ctx, `SELECT `+sourceCols+` FROM sources WHERE id = $1`, id))
 }
 
 // wrap marks errors of an unreachable database so callers can answer 503.
@@ -159,9 +164,6 @@ func (s *Store) wrap(err error) error {
 	}
 	return err
 }
-
-// appendChunk bounds the rows of one INSERT statement (7 parameters each).
-const appendChunk = 400
 
 func (s *Store) Append(ctx context.Context, recs []store.Record) ([]bool, error) {
 	isNew := make([]bool, len(recs))
@@ -186,28 +188,20 @@ func (s *Store) Append(ctx context.Context, recs []store.Record) ([]bool, error)
 			return nil, s.wrap(err)
 		}
 	}
-	var sb strings.Builder
-	args := make([]any, 0, appendChunk*8)
-	for start := 0; start < len(recs); start += appendChunk {
-		end := min(start+appendChunk, len(recs))
-		sb.Reset()
+	args := make([]any, 0, 100*7)
+	start := 0
+	for _, n := range shapes(len(recs)) {
 		args = args[:0]
-		sb.WriteString(`INSERT INTO events(source_id, message_id, type, name, ts, received_at, body) VALUES `)
-		for i := start; i < end; i++ {
+		for i := start; i < start+n; i++ {
 			r := &recs[i]
-			if i > start {
-				sb.WriteByte(',')
-			}
-			n := len(args)
-			fmt.Fprintf(&sb, "($%d,$%d,$%d,$%d,$%d,$%d,$%d)", n+1, n+2, n+3, n+4, n+5, n+6, n+7)
 			name := r.Event.Event
 			if name == "" {
 				name = r.Event.Name
 			}
 			args = append(args, r.SourceID, r.Event.MessageID, r.Event.Type, name, ms(r.Event.Timestamp), ms(r.Event.ReceivedAt), r.Body)
 		}
-		sb.WriteString(` ON CONFLICT (source_id, message_id) DO NOTHING RETURNING source_id, message_id`)
-		rows, err := tx.QueryContext(ctx, sb.String(), args...)
+		start += n
+		rows, err := s.ws.txQuery(ctx, tx, appendSQL(n), args...)
 		if err != nil {
 			return nil, s.wrap(err)
 		}
@@ -215,20 +209,49 @@ func (s *Store) Append(ctx context.Context, recs []store.Record) ([]bool, error)
 			var k key
 			if err := rows.Scan(&k.src, &k.msg); err != nil {
 				rows.Close()
-				return nil, err
+				return nil, s.wrap(err)
 			}
 			if i, ok := first[k]; ok {
 				isNew[i] = true
 			}
 		}
 		if err := rows.Close(); err != nil {
-			return nil, err
+			return nil, s.wrap(err)
 		}
 	}
 	if err := tx.Commit(); err != nil {
 		return nil, s.wrap(err)
 	}
 	return isNew, nil
+}
+
+var appendSQLs sync.Map // rows -> SQL
+
+// appendSQL is the insert of n events that reports which were new.
+func appendSQL(n int) string {
+	if q, ok := appendSQLs.Load(n); ok {
+		return q.(string)
+	}
+	q := multiRow(`INSERT INTO events(source_id, message_id, type, name, ts, received_at, body)`, 7, n) +
+		` ON CONFLICT (source_id, message_id) DO NOTHING RETURNING source_id, message_id`
+	appendSQLs.Store(n, q)
+	return q
+}
+
+// multiRow returns head followed by VALUES with n rows of cols parameters.
+func multiRow(head string, cols, n int) string {
+	var b strings.Builder
+	b.WriteString(head)
+	b.WriteString(" VALUES ")
+	for i := 0; i < n; i++ {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		b.WriteByte('(')
+		b.WriteString(placeholders(cols, i*cols+1))
+		b.WriteByte(')')
+	}
+	return b.String()
 }
 
 func (s *Store) AppendRejected(ctx context.Context, rs []store.Rejected) error {
@@ -259,7 +282,7 @@ func (s *Store) RejectedEvents(ctx context.Context, sourceID string, limit int) 
 		q += ` ORDER BY id DESC LIMIT $1`
 		args = []any{limit}
 	}
-	rows, err := s.r.QueryContext(ctx, q, args...)
+	rows, err := s.rs.query(ctx, q, args...)
 	if err != nil {
 		return nil, err
 	}
@@ -298,7 +321,7 @@ func scanEvent(row interface{ Scan(...any) error }) (store.StoredEvent, error) {
 }
 
 func (s *Store) Events(ctx context.Context, afterSeq int64, limit int) ([]store.StoredEvent, error) {
-	rows, err := s.r.QueryContext(ctx, `SELECT `+eventCols+` FROM events WHERE seq > $1 ORDER BY seq LIMIT $2`, afterSeq, limit)
+	rows, err := s.rs.query(ctx, `SELECT `+eventCols+` FROM events WHERE seq > $1 ORDER BY seq LIMIT $2`, afterSeq, limit)
 	if err != nil {
 		return nil, err
 	}
@@ -315,12 +338,12 @@ func (s *Store) Events(ctx context.Context, afterSeq int64, limit int) ([]store.
 }
 
 func (s *Store) EventBySeq(ctx context.Context, seq int64) (store.StoredEvent, error) {
-	return scanEvent(s.r.QueryRowContext(ctx, `SELECT `+eventCols+` FROM events WHERE seq = $1`, seq))
+	return scanEvent(s.rs.queryRow(ctx, `SELECT `+eventCols+` FROM events WHERE seq = $1`, seq))
 }
 
 func (s *Store) Cursor(ctx context.Context, name string) (int64, error) {
 	var seq int64
-	err := s.r.QueryRowContext(ctx, `SELECT seq FROM cursors WHERE name = $1`, name).Scan(&seq)
+	err := s.rs.queryRow(ctx, `SELECT seq FROM cursors WHERE name = $1`, name).Scan(&seq)
 	if errors.Is(err, sql.ErrNoRows) {
 		return 0, nil
 	}
@@ -361,7 +384,7 @@ func (s *Store) ReleaseLease(ctx context.Context, name, holder string) error {
 
 func (s *Store) Stats(ctx context.Context) (store.Stats, error) {
 	var st store.Stats
-	err := s.r.QueryRowContext(ctx, `SELECT
+	err := s.rs.queryRow(ctx, `SELECT
 		(SELECT COUNT(*) FROM events),
 		(SELECT COUNT(*) FROM rejected_events),
 		(SELECT COUNT(*) FROM customers WHERE merged_into IS NULL),

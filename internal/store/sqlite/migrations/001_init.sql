@@ -43,6 +43,7 @@ CREATE TABLE customers (
 	created_at  INTEGER NOT NULL,
 	merged_into TEXT
 );
+CREATE INDEX customers_merged_into ON customers (merged_into);
 
 CREATE TABLE identities (
 	kind        TEXT NOT NULL,
