@@ -3,6 +3,7 @@ package collect
 import (
 	"context"
 	"errors"
+	"sync"
 	"time"
 
 	"github.com/kunding/kunding/internal/metrics"
@@ -25,6 +26,12 @@ type Appender struct {
 	done    chan struct{}
 	maxRows int
 	after   func() // called after each successful commit (wakes the pipeline)
+
+	// mu guards closed and the send on reqs against Close: a send on the
+	// closed channel would panic in a request that arrives during shutdown.
+	mu        sync.RWMutex
+	closed    bool
+	closeOnce sync.Once
 }
 
 type appendReq struct {
@@ -45,14 +52,16 @@ func NewAppender(s store.Store, m *metrics.Metrics, queue int, after func()) *Ap
 // record whether it was new.
 func (a *Appender) Append(ctx context.Context, recs []store.Record) ([]bool, error) {
 	r := &appendReq{recs: recs, done: make(chan struct{})}
-	select {
-	case <-a.done:
+	a.mu.RLock()
+	if a.closed {
+		a.mu.RUnlock()
 		return nil, ErrClosed
-	default:
 	}
 	select {
 	case a.reqs <- r:
+		a.mu.RUnlock()
 	default:
+		a.mu.RUnlock()
 		if a.m != nil {
 			a.m.Overloaded.Inc()
 		}
@@ -65,8 +74,14 @@ func (a *Appender) Append(ctx context.Context, recs []store.Record) ([]bool, err
 }
 
 // Close stops accepting and waits for queued requests to be committed.
+// Appends after Close fail with ErrClosed. Close may be called again.
 func (a *Appender) Close() {
-	close(a.reqs)
+	a.closeOnce.Do(func() {
+		a.mu.Lock()
+		a.closed = true
+		close(a.reqs)
+		a.mu.Unlock()
+	})
 	<-a.done
 }
 

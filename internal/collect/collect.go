@@ -8,6 +8,7 @@ import (
 	"compress/gzip"
 	"context"
 	"crypto/rand"
+	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
@@ -47,10 +48,32 @@ const keyCacheTTL = 10 * time.Second
 func (c *Collector) Register(mux *http.ServeMux) {
 	for _, t := range []string{event.Identify, event.Track, event.Page, event.Screen, event.Group, event.Alias} {
 		typ := t
-		mux.HandleFunc("/v1/"+typ, func(w http.ResponseWriter, r *http.Request) { c.single(w, r, typ) })
+		mux.HandleFunc("/v1/"+typ, cors(func(w http.ResponseWriter, r *http.Request) { c.single(w, r, typ) }))
 	}
-	mux.HandleFunc("/v1/batch", c.batch)
-	mux.HandleFunc("/v1/import", c.batch)
+	mux.HandleFunc("/v1/batch", cors(c.batch))
+	mux.HandleFunc("/v1/import", cors(c.batch))
+	// Clients read the answer as JSON; a mistyped endpoint says so in JSON too.
+	mux.HandleFunc("/v1/", cors(func(w http.ResponseWriter, r *http.Request) {
+		writeError(w, http.StatusNotFound, fmt.Sprintf("no endpoint %s; use /v1/identify, track, page, screen, group, alias, batch or import", r.URL.Path))
+	}))
+}
+
+// cors lets browser SDKs call the collection API from any site, as they
+// call Segment's: the write key, not the origin, authenticates. SDKs that
+// send JSON with an Authorization header (RudderStack's) need the preflight.
+func cors(h http.HandlerFunc) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Access-Control-Allow-Origin", "*")
+		if r.Method == http.MethodOptions && r.Header.Get("Access-Control-Request-Method") != "" {
+			hdr := w.Header()
+			hdr.Set("Access-Control-Allow-Methods", "POST, OPTIONS")
+			hdr.Set("Access-Control-Allow-Headers", "Authorization, Content-Type, Content-Encoding, AnonymousId")
+			hdr.Set("Access-Control-Max-Age", "86400")
+			w.WriteHeader(http.StatusNoContent)
+			return
+		}
+		h(w, r)
+	}
 }
 
 // Error answers are JSON with a text that says what is wrong.
@@ -132,12 +155,31 @@ func (c *Collector) now() time.Time {
 	return time.Now()
 }
 
+// headerWriteKey returns the write key of a Basic Authorization header: the
+// user name of "key:". Like Segment, it also accepts "key" encoded without
+// the colon (older clients) and ":key" (the key as the password).
+func headerWriteKey(r *http.Request) string {
+	scheme, cred, ok := strings.Cut(strings.TrimSpace(r.Header.Get("Authorization")), " ")
+	if !ok || !strings.EqualFold(scheme, "Basic") {
+		return ""
+	}
+	dec, err := base64.StdEncoding.DecodeString(strings.TrimSpace(cred))
+	if err != nil {
+		return ""
+	}
+	user, pass, _ := strings.Cut(string(dec), ":")
+	if user == "" {
+		user = pass
+	}
+	return user
+}
+
 // authenticate resolves the write key from Basic auth or, failing that, the body.
 // It writes the error answer itself and returns ok=false.
 func (c *Collector) authenticate(w http.ResponseWriter, r *http.Request, bodyKey string) (store.Source, bool) {
 	key := bodyKey
-	if u, _, ok := r.BasicAuth(); ok {
-		key = u
+	if hk := headerWriteKey(r); hk != "" {
+		key = hk
 	}
 	if key == "" {
 		writeError(w, http.StatusUnauthorized, "missing write key: send it as the HTTP Basic user name or as writeKey in the body")
@@ -196,13 +238,13 @@ func (c *Collector) single(w http.ResponseWriter, r *http.Request, typ string) {
 	c.Metrics.Received.Inc()
 	ev, err := event.Parse(body, typ, event.Envelope{ReceivedAt: recv}, newMessageID)
 	if err != nil {
-		c.reject(src.ID, recv, []rejected{{raw: body, err: err}})
+		c.reject(src, recv, []rejected{{raw: body, err: err, msgID: event.MessageIDOf(body)}})
 		writeError(w, http.StatusBadRequest, err.Error())
 		return
 	}
 	rec, err := record(src.ID, ev)
 	if err != nil {
-		c.reject(src.ID, recv, []rejected{{raw: body, err: err}})
+		c.reject(src, recv, []rejected{{raw: body, err: err, msgID: ev.MessageID}})
 		writeError(w, http.StatusBadRequest, err.Error())
 		return
 	}
@@ -222,12 +264,8 @@ func (c *Collector) batch(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	recv := c.now()
-	var basicKey string
-	if u, _, ok := r.BasicAuth(); ok {
-		basicKey = u
-	}
 	b, decErr := event.DecodeBatch(body, recv)
-	if decErr != nil && basicKey == "" {
+	if decErr != nil && headerWriteKey(r) == "" {
 		writeError(w, http.StatusBadRequest, decErr.Error())
 		return
 	}
@@ -237,7 +275,7 @@ func (c *Collector) batch(w http.ResponseWriter, r *http.Request) {
 	}
 	if decErr != nil {
 		c.Metrics.Received.Inc()
-		c.reject(src.ID, recv, []rejected{{raw: body, err: decErr}})
+		c.reject(src, recv, []rejected{{raw: body, err: decErr}})
 		writeError(w, http.StatusBadRequest, decErr.Error())
 		return
 	}
@@ -254,19 +292,26 @@ func (c *Collector) batch(w http.ResponseWriter, r *http.Request) {
 				continue
 			}
 		}
-		bad = append(bad, rejection{Index: i, MessageID: ev.MessageID, Error: err.Error()})
-		rej = append(rej, rejected{raw: raw, err: err, msgID: ev.MessageID})
+		msgID := ev.MessageID
+		if msgID == "" {
+			msgID = event.MessageIDOf(raw)
+		}
+		bad = append(bad, rejection{Index: i, MessageID: msgID, Error: err.Error()})
+		rej = append(rej, rejected{raw: raw, err: err, msgID: msgID})
 	}
-	c.reject(src.ID, recv, rej)
 	if len(recs) == 0 && len(bad) > 0 {
+		c.reject(src, recv, rej)
 		writeJSON(w, http.StatusBadRequest, map[string]any{"success": false,
 			"error": fmt.Sprintf("all %d events were rejected", len(bad)), "rejected": bad})
 		return
 	}
 	isNew, ok := c.appendNew(w, recs)
 	if !ok {
+		// The client is told to retry the whole batch: its refused events
+		// are kept when the batch gets a final answer, not once per attempt.
 		return
 	}
+	c.reject(src, recv, rej)
 	dups := 0
 	for _, n := range isNew {
 		if !n {
@@ -328,11 +373,14 @@ type rejected struct {
 // maxRejectedBody bounds what is kept of a refused event's body.
 const maxRejectedBody = 4096
 
-// reject counts refused events and keeps them for inspection.
-func (c *Collector) reject(sourceID string, at time.Time, rs []rejected) {
+// reject counts refused events and keeps them for inspection. The source's
+// write key is blanked out of the kept bodies: whoever reads rejected events
+// must not learn a credential from them.
+func (c *Collector) reject(src store.Source, at time.Time, rs []rejected) {
 	if len(rs) == 0 {
 		return
 	}
+	sourceID := src.ID
 	out := make([]store.Rejected, 0, len(rs))
 	for _, r := range rs {
 		class := "invalid"
@@ -341,9 +389,18 @@ func (c *Collector) reject(sourceID string, at time.Time, rs []rejected) {
 			class = "invalid_" + fe.Field
 		}
 		c.Metrics.Rejected.WithLabelValues(class).Inc()
-		body := bytes.ToValidUTF8(r.raw, []byte("?"))
-		if len(body) > maxRejectedBody {
-			body = append(body[:maxRejectedBody:maxRejectedBody], "…"...)
+		body := r.raw
+		if src.WriteKey != "" {
+			body = bytes.ReplaceAll(body, []byte(src.WriteKey), []byte("[write key]"))
+		}
+		cut := len(body) > maxRejectedBody
+		if cut {
+			body = body[:maxRejectedBody:maxRejectedBody]
+		}
+		// After the cut, so that a rune split by it is replaced too.
+		body = bytes.ToValidUTF8(body, []byte("?"))
+		if cut {
+			body = append(body, "…"...)
 		}
 		out = append(out, store.Rejected{SourceID: sourceID, MessageID: r.msgID, ReceivedAt: at, Reason: r.err.Error(), Body: string(body)})
 	}

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"time"
+	"unicode/utf8"
 )
 
 // Batch is a decoded /v1/batch (or /v1/import) body before its events are
@@ -41,6 +42,14 @@ func DecodeBatch(raw []byte, receivedAt time.Time) (Batch, error) {
 	}
 	if b.Envelope.Integrations, err = object("integrations", w.Integrations); err != nil {
 		return b, err
+	}
+	// They are merged into every event: bytes that are not UTF-8 would be
+	// stored with each of them.
+	if !utf8.Valid(b.Envelope.Context) {
+		return b, fieldErr("context", "not valid UTF-8")
+	}
+	if !utf8.Valid(b.Envelope.Integrations) {
+		return b, fieldErr("integrations", "not valid UTF-8")
 	}
 	if w.SentAt != nil {
 		t, err := parseTime("sentAt", *w.SentAt)

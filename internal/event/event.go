@@ -8,8 +8,9 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"strconv"
+	"reflect"
 	"time"
+	"unicode/utf8"
 )
 
 // Limits of the Segment HTTP Tracking API.
@@ -89,27 +90,42 @@ type wire struct {
 // flexString accepts a JSON string or number (as text) and null.
 type flexString string
 
+var stringType = reflect.TypeFor[string]()
+
 func (f *flexString) UnmarshalJSON(b []byte) error {
 	if len(b) == 0 || string(b) == "null" {
 		*f = ""
 		return nil
 	}
-	if b[0] == '"' {
+	switch {
+	case b[0] == '"':
 		var s string
 		if err := json.Unmarshal(b, &s); err != nil {
 			return err
 		}
 		*f = flexString(s)
 		return nil
-	}
-	if b[0] == '-' || (b[0] >= '0' && b[0] <= '9') {
-		if _, err := strconv.ParseFloat(string(b), 64); err != nil {
-			return errors.New("not a number")
-		}
+	case b[0] == '-' || (b[0] >= '0' && b[0] <= '9'):
+		// The decoder has already checked that this is a JSON number; its
+		// text is the id, however large (12345678901234567890 stays exact).
 		*f = flexString(b)
 		return nil
 	}
-	return errors.New("must be a string")
+	// An UnmarshalTypeError gets the field name added by encoding/json, so
+	// the client learns which id is wrong.
+	return &json.UnmarshalTypeError{Value: jsonKind(b[0]), Type: stringType}
+}
+
+func jsonKind(c byte) string {
+	switch c {
+	case '{':
+		return "object"
+	case '[':
+		return "array"
+	case 't', 'f':
+		return "bool"
+	}
+	return "value"
 }
 
 // Envelope is what a request carries besides the events themselves.
@@ -145,6 +161,15 @@ func Parse(raw []byte, typ string, env Envelope, newID func() string) (Event, er
 	var ev Event
 	if len(raw) > MaxEventBytes {
 		return ev, fieldErr("", "event is %d bytes, the limit is %d", len(raw), MaxEventBytes)
+	}
+	raw = bytes.TrimSpace(raw)
+	if string(raw) == "null" {
+		return ev, fieldErr("", "the event must be a JSON object, not null")
+	}
+	// JSON is UTF-8 (RFC 8259); bytes that are not would be stored as sent in
+	// properties and traits and break every reader downstream.
+	if !utf8.Valid(raw) {
+		return ev, fieldErr("", "the event is not valid UTF-8")
 	}
 	var w wire
 	if err := strictUnmarshal(raw, &w); err != nil {
@@ -280,6 +305,22 @@ func WriteKeyOf(raw []byte) string {
 	return *w.WriteKey
 }
 
+// MessageIDOf returns the messageId of an event body as far as it can be
+// read, so that a refused event can be named to the client that sent it.
+func MessageIDOf(raw []byte) string {
+	var w struct {
+		MessageID json.RawMessage `json:"messageId"`
+	}
+	if json.Unmarshal(raw, &w) != nil {
+		return ""
+	}
+	var id flexString
+	if id.UnmarshalJSON(bytes.TrimSpace(w.MessageID)) != nil || len(id) > maxIDLength || !utf8.ValidString(string(id)) {
+		return ""
+	}
+	return string(id)
+}
+
 func object(field string, raw json.RawMessage) (json.RawMessage, error) {
 	raw = bytes.TrimSpace(raw)
 	if len(raw) == 0 || string(raw) == "null" {
@@ -315,8 +356,22 @@ func mergeObjects(inner, outer json.RawMessage) (json.RawMessage, error) {
 	return json.Marshal(a)
 }
 
+// timeLayouts are the ISO-8601 forms accepted, most common first. The
+// single-digit month and day forms accept what Segment's own documentation
+// sends ("2015-2-02T00:30:08.276Z"); a missing zone means UTC.
+var timeLayouts = []string{
+	time.RFC3339Nano,
+	"2006-01-02T15:04:05.999999999Z0700",
+	"2006-01-02T15:04:05.999999999",
+	"2006-01-02",
+	"2006-1-2T15:04:05.999999999Z07:00",
+	"2006-1-2T15:04:05.999999999Z0700",
+	"2006-1-2T15:04:05.999999999",
+	"2006-1-2",
+}
+
 func parseTime(field, s string) (time.Time, error) {
-	for _, layout := range []string{time.RFC3339Nano, "2006-01-02T15:04:05.999999999Z0700", "2006-01-02T15:04:05.999999999", "2006-01-02"} {
+	for _, layout := range timeLayouts {
 		if t, err := time.Parse(layout, s); err == nil {
 			if t.Year() < 1970 || t.Year() > 9999 {
 				return time.Time{}, fieldErr(field, "%q is out of range", s)
@@ -334,6 +389,9 @@ func strictUnmarshal(raw []byte, v any) error {
 	if err := json.Unmarshal(raw, v); err != nil {
 		var te *json.UnmarshalTypeError
 		if errors.As(err, &te) {
+			if te.Field == "" {
+				return fieldErr("", "must be a JSON object, not JSON %s", te.Value)
+			}
 			return fieldErr(te.Field, "must be %s, not JSON %s", kindName(te.Type.Kind().String()), te.Value)
 		}
 		var se *json.SyntaxError
