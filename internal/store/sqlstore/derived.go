@@ -2,9 +2,9 @@ package sqlstore
 
 import (
 	"context"
-	"fmt"
 	"database/sql"
 	"errors"
+	"fmt"
 	"strings"
 	"time"
 
@@ -109,13 +109,17 @@ func (t *tx) forIn(query string, vals []string, scan func(rows *sql.Rows) error)
 
 func (t *tx) UserIDs(customerIDs []string) (map[string][]string, error) {
 	out := map[string][]string{}
-	err := t.forIn(`SELECT customer_id, value FROM identities WHERE kind = 'user' AND customer_id IN (%s) ORDER BY value`, customerIDs,
+	// The kind is filtered here, not in SQL: given "kind = 'user'" SQLite's
+	// planner prefers the primary key and scans every user identity.
+	err := t.forIn(`SELECT customer_id, kind, value FROM identities WHERE customer_id IN (%s) ORDER BY value`, customerIDs,
 		func(rows *sql.Rows) error {
-			var c, v string
-			if err := rows.Scan(&c, &v); err != nil {
+			var c, k, v string
+			if err := rows.Scan(&c, &k, &v); err != nil {
 				return err
 			}
-			out[c] = append(out[c], v)
+			if k == "user" {
+				out[c] = append(out[c], v)
+			}
 			return nil
 		})
 	return out, err
