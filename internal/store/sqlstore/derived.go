@@ -355,7 +355,7 @@ func (s *Store) Identities(ctx context.Context, customerID string) ([]store.Iden
 }
 
 func (s *Store) Merges(ctx context.Context, customerID string) ([]store.Merge, error) {
-	rows, err := s.rs.query(ctx, `SELECT from_customer, into_customer, reason, seq, at FROM merges WHERE into_customer = $1 OR from_customer = $1 ORDER BY id`, customerID)
+	rows, err := s.rs.query(ctx, `SELECT from_customer, into_customer, reason, seq, at FROM merges WHERE into_customer = $1 OR from_customer = $1 ORDER BY seq, from_customer`, customerID)
 	if err != nil {
 		return nil, err
 	}
@@ -374,7 +374,7 @@ func (s *Store) Merges(ctx context.Context, customerID string) ([]store.Merge, e
 }
 
 func (s *Store) Conflicts(ctx context.Context, customerID string) ([]store.Conflict, error) {
-	rows, err := s.rs.query(ctx, `SELECT seq, kind, value, customer_id, other_id, detail, at FROM identity_conflicts WHERE customer_id = $1 OR other_id = $1 ORDER BY id`, customerID)
+	rows, err := s.rs.query(ctx, `SELECT seq, kind, value, customer_id, other_id, detail, at FROM identity_conflicts WHERE customer_id = $1 OR other_id = $1 ORDER BY seq, kind, value`, customerID)
 	if err != nil {
 		return nil, err
 	}

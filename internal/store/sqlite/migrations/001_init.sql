@@ -91,28 +91,28 @@ CREATE TABLE orders (
 	PRIMARY KEY (customer_id, seq)
 ) WITHOUT ROWID;
 
+-- Keyed by the surviving customer, like every customer-scoped table, so
+-- that a distributed PostgreSQL (Citus) can place it with the customer.
 CREATE TABLE merges (
-	id            INTEGER PRIMARY KEY AUTOINCREMENT,
-	from_customer TEXT NOT NULL,
 	into_customer TEXT NOT NULL,
-	reason        TEXT NOT NULL,
 	seq           INTEGER NOT NULL,
-	at            INTEGER NOT NULL
+	from_customer TEXT NOT NULL,
+	reason        TEXT NOT NULL,
+	at            INTEGER NOT NULL,
+	PRIMARY KEY (into_customer, seq, from_customer)
 );
-CREATE INDEX merges_into ON merges (into_customer);
 CREATE INDEX merges_from ON merges (from_customer);
 
 CREATE TABLE identity_conflicts (
-	id          INTEGER PRIMARY KEY AUTOINCREMENT,
+	customer_id TEXT NOT NULL,
 	seq         INTEGER NOT NULL,
 	kind        TEXT NOT NULL,
 	value       TEXT NOT NULL,
-	customer_id TEXT NOT NULL,
 	other_id    TEXT NOT NULL,
 	detail      TEXT NOT NULL,
-	at          INTEGER NOT NULL
+	at          INTEGER NOT NULL,
+	PRIMARY KEY (customer_id, seq, kind, value)
 );
-CREATE INDEX identity_conflicts_customer ON identity_conflicts (customer_id);
 CREATE INDEX identity_conflicts_other ON identity_conflicts (other_id);
 
 CREATE TABLE cursors (
