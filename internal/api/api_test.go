@@ -19,15 +19,31 @@ import (
 	"github.com/kunding/kunding/internal/event"
 	"github.com/kunding/kunding/internal/pipeline"
 	"github.com/kunding/kunding/internal/store"
+	"github.com/kunding/kunding/internal/store/pgtest"
+	"github.com/kunding/kunding/internal/store/postgres"
 	"github.com/kunding/kunding/internal/store/sqlite"
 )
 
-func setup(t *testing.T) (*httptest.Server, store.Store, string) {
+// eachStore runs a test on SQLite and on PostgreSQL.
+func eachStore(t *testing.T, fn func(t *testing.T, st store.Store)) {
+	t.Run("sqlite", func(t *testing.T) {
+		st, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "k.db"), sqlite.Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		fn(t, st)
+	})
+	t.Run("postgres", func(t *testing.T) {
+		st, err := postgres.Open(context.Background(), pgtest.URL(t), postgres.Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		fn(t, st)
+	})
+}
+
+func setup(t *testing.T, st store.Store) (*httptest.Server, store.Store, string) {
 	t.Helper()
-	st, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "k.db"), sqlite.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
 	t.Cleanup(func() { st.Close() })
 	key, err := auth.EnsureAdminKey(context.Background(), st)
 	if err != nil || key == "" {
@@ -64,7 +80,11 @@ var param = regexp.MustCompile(`\{[a-z]+\}`)
 // TestEveryRouteNeedsTheKey walks every registered route without a key and
 // with a wrong key.
 func TestEveryRouteNeedsTheKey(t *testing.T) {
-	srv, _, _ := setup(t)
+	eachStore(t, everyRouteNeedsTheKey)
+}
+
+func everyRouteNeedsTheKey(t *testing.T, st store.Store) {
+	srv, _, _ := setup(t, st)
 	routes := api.Routes()
 	routes = append(routes, api.Route{Method: "GET", Pattern: "/api/unknown"})
 	for _, r := range routes {
@@ -104,7 +124,11 @@ func TestOpenAPIMatchesRoutes(t *testing.T) {
 }
 
 func TestSourcesAndCustomers(t *testing.T) {
-	srv, st, key := setup(t)
+	eachStore(t, sourcesAndCustomers)
+}
+
+func sourcesAndCustomers(t *testing.T, st store.Store) {
+	srv, st, key := setup(t, st)
 	code, m := do(t, srv, "POST", "/api/sources", key, `{"name":"Web shop","kind":"shop"}`)
 	if code != 201 || !strings.HasPrefix(fmt.Sprint(m["writeKey"]), "wk_") {
 		t.Fatalf("create source: %d %v", code, m)
