@@ -158,9 +158,10 @@ func TestPartlyInvalidBatch(t *testing.T) {
 		{"type": "track", "userId": "u-1", "event": "Dated", "timestamp": "not a date", "messageId": "bad-9"},
 		{"type": "alias", "userId": "u-1", "messageId": "bad-10"},
 		{"type": "group", "userId": "u-1", "groupId": 77, "messageId": "ok-11"}, // numeric id accepted
+		{"type": "track", "userId": "u-1", "event": "Nul", "messageId": "bad-12", "properties": obj{"order_id": "o-\x00"}},
 	}
 	wantBad := map[int]string{1: "userId or anonymousId is required", 3: "userId: must be a string", 4: "event: the event name is required",
-		5: `type: "purchase" is not one of`, 7: "the limit is 32768", 8: "not null", 9: "timestamp", 10: "previousId: required"}
+		5: `type: "purchase" is not one of`, 7: "the limit is 32768", 8: "not null", 9: "timestamp", 10: "previousId: required", 12: "NUL character"}
 	res := srv.do(t, request{path: "/v1/batch", body: batchOf(t, events, obj{"writeKey": key})})
 	if res.code != http.StatusOK {
 		t.Fatalf("answer %s, want 200", res)

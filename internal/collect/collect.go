@@ -285,15 +285,17 @@ func (c *Collector) batch(w http.ResponseWriter, r *http.Request) {
 	var rej []rejected
 	for i, raw := range b.Items {
 		ev, err := event.Parse(raw, "", b.Envelope, newMessageID)
+		var msgID string
 		if err == nil {
 			var rec store.Record
 			if rec, err = record(src.ID, ev); err == nil {
 				recs = append(recs, rec)
 				continue
 			}
-		}
-		msgID := ev.MessageID
-		if msgID == "" {
+			msgID = ev.MessageID
+		} else {
+			// What Parse refused may have a messageId too long or not
+			// storable; MessageIDOf gives only one that can be shown.
 			msgID = event.MessageIDOf(raw)
 		}
 		bad = append(bad, rejection{Index: i, MessageID: msgID, Error: err.Error()})

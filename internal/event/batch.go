@@ -51,6 +51,12 @@ func DecodeBatch(raw []byte, receivedAt time.Time) (Batch, error) {
 	if !utf8.Valid(b.Envelope.Integrations) {
 		return b, fieldErr("integrations", "not valid UTF-8")
 	}
+	if hasNUL(b.Envelope.Context) {
+		return b, fieldErr("context", `contains a NUL character (\u0000), which Kunding does not store`)
+	}
+	if hasNUL(b.Envelope.Integrations) {
+		return b, fieldErr("integrations", `contains a NUL character (\u0000), which Kunding does not store`)
+	}
 	if w.SentAt != nil {
 		t, err := parseTime("sentAt", *w.SentAt)
 		if err != nil {

@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"reflect"
+	"strings"
 	"time"
 	"unicode/utf8"
 )
@@ -190,14 +191,6 @@ func Parse(raw []byte, typ string, env Envelope, newID func() string) (Event, er
 	ev.AnonymousID = string(w.AnonymousID)
 	ev.PreviousID = string(w.PreviousID)
 	ev.GroupID = string(w.GroupID)
-	for _, f := range []struct{ name, v string }{
-		{"messageId", ev.MessageID}, {"userId", ev.UserID}, {"anonymousId", ev.AnonymousID},
-		{"previousId", ev.PreviousID}, {"groupId", ev.GroupID},
-	} {
-		if len(f.v) > maxIDLength {
-			return ev, fieldErr(f.name, "longer than %d characters", maxIDLength)
-		}
-	}
 	if w.Event != nil {
 		ev.Event = *w.Event
 	}
@@ -206,6 +199,23 @@ func Parse(raw []byte, typ string, env Envelope, newID func() string) (Event, er
 	}
 	if w.Category != nil {
 		ev.Category = *w.Category
+	}
+	for i, f := range []struct{ name, v string }{
+		{"messageId", ev.MessageID}, {"userId", ev.UserID}, {"anonymousId", ev.AnonymousID},
+		{"previousId", ev.PreviousID}, {"groupId", ev.GroupID},
+		{"event", ev.Event}, {"name", ev.Name}, {"category", ev.Category},
+	} {
+		if i < 5 && len(f.v) > maxIDLength {
+			return ev, fieldErr(f.name, "longer than %d characters", maxIDLength)
+		}
+		// Ids and names become columns and identifiers; PostgreSQL text
+		// cannot hold NUL, and one such event would fail a whole group commit.
+		if strings.IndexByte(f.v, 0) >= 0 {
+			return ev, fieldErr(f.name, "contains a NUL character")
+		}
+	}
+	if hasNUL(raw) {
+		return ev, fieldErr("", `contains a NUL character (\u0000), which Kunding does not store`)
 	}
 	var err error
 	if ev.Properties, err = object("properties", w.Properties); err != nil {
@@ -305,6 +315,23 @@ func WriteKeyOf(raw []byte) string {
 	return *w.WriteKey
 }
 
+// hasNUL reports whether valid JSON holds the escape of a NUL character.
+// Traits and properties feed text columns (names, e-mail, order ids), and
+// PostgreSQL text cannot hold NUL: such an event would stop the pipeline.
+func hasNUL(raw []byte) bool {
+	for i := 0; i < len(raw); i++ {
+		if raw[i] != '\\' {
+			continue
+		}
+		// Backslashes occur only in strings, each starting an escape.
+		if i+5 < len(raw) && raw[i+1] == 'u' && string(raw[i+2:i+6]) == "0000" {
+			return true
+		}
+		i++
+	}
+	return false
+}
+
 // MessageIDOf returns the messageId of an event body as far as it can be
 // read, so that a refused event can be named to the client that sent it.
 func MessageIDOf(raw []byte) string {
@@ -315,7 +342,7 @@ func MessageIDOf(raw []byte) string {
 		return ""
 	}
 	var id flexString
-	if id.UnmarshalJSON(bytes.TrimSpace(w.MessageID)) != nil || len(id) > maxIDLength || !utf8.ValidString(string(id)) {
+	if id.UnmarshalJSON(bytes.TrimSpace(w.MessageID)) != nil || len(id) > maxIDLength || !utf8.ValidString(string(id)) || strings.IndexByte(string(id), 0) >= 0 {
 		return ""
 	}
 	return string(id)

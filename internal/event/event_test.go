@@ -71,6 +71,13 @@ func TestParseValid(t *testing.T) {
 			func(t *testing.T, ev Event) {}},
 		{"surrounding whitespace", "", " \n\t{\"type\":\"track\",\"userId\":\"u\",\"event\":\"x\"}\n ",
 			func(t *testing.T, ev Event) {}},
+		{"escaped backslash before u0000 is no NUL", "", `{"type":"track","userId":"u","event":"x","properties":{"path":"C:\\u0000"}}`,
+			func(t *testing.T, ev Event) {
+				var p struct{ Path string }
+				if json.Unmarshal(ev.Properties, &p) != nil || p.Path != `C:\u0000` {
+					t.Errorf("%s", ev.Properties)
+				}
+			}},
 		{"unicode", "", `{"type":"identify","userId":"ü-1","traits":{"name":"Jürgen 🚀"}}`,
 			func(t *testing.T, ev Event) {
 				if ev.UserID != "ü-1" {
@@ -138,6 +145,11 @@ func TestParseInvalid(t *testing.T) {
 		{"group without groupId", Group, `{"userId":"u"}`, "groupId", "required"},
 		{"alias without userId", Alias, `{"previousId":"p","anonymousId":"a"}`, "userId", "required for alias"},
 		{"alias without previousId", Alias, `{"userId":"u"}`, "previousId", "required for alias"},
+		{"NUL in userId", Track, `{"userId":"a\u0000b","event":"x"}`, "userId", "NUL"},
+		{"NUL in event name", Track, `{"userId":"u","event":"Order\u0000Completed"}`, "event", "NUL"},
+		{"NUL in messageId", Page, `{"userId":"u","messageId":"\u0000"}`, "messageId", "NUL"},
+		{"NUL in a property", Track, `{"userId":"u","event":"x","properties":{"order_id":"o\u0000"}}`, "", "NUL"},
+		{"NUL in a trait key", Identify, `{"userId":"u","traits":{"\u0000":1}}`, "", "NUL"},
 		{"id too long", Track, `{"userId":"` + strings.Repeat("u", 513) + `","event":"x"}`, "userId", "longer than 512"},
 		{"too big", Track, `{"userId":"u","event":"x","properties":{"p":"` + strings.Repeat("p", MaxEventBytes) + `"}}`, "", "the limit is 32768"},
 		{"invalid UTF-8", Track, "{\"userId\":\"u\",\"event\":\"x\",\"properties\":{\"p\":\"\xff\xfe\"}}", "", "UTF-8"},
@@ -325,6 +337,7 @@ func TestDecodeBatch(t *testing.T) {
 		{"sentAt bad", `{"batch":[],"sentAt":"x"}`, "sentAt"},
 		{"sentAt number", `{"batch":[],"sentAt":1}`, "sentAt: must be a string"},
 		{"writeKey number", `{"batch":[],"writeKey":1}`, "writeKey: must be a string"},
+		{"context with NUL", `{"batch":[],"context":{"a":"\u0000"}}`, "context: contains a NUL"},
 		{"context not UTF-8", "{\"batch\":[],\"context\":{\"a\":\"\xff\"}}", "context: not valid UTF-8"},
 	}
 	for _, tc := range bad {

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"strings"
 	"testing"
 	"time"
 	"unicode/utf8"
@@ -24,6 +25,12 @@ var seedEvents = []string{
 	`{"type":"track","userId":"u","event":"x","timestamp":"9999-12-31T23:59:59Z","sentAt":"1970-01-01T00:00:00Z"}`,
 	`{"type":"track","userId":"u","event":"x","timestamp":"1970-01-01T00:00:00Z","sentAt":"9999-12-31T23:59:59Z"}`,
 	`{"type":"track","userId":"u","event":"x","context":{"traits":{"email":"a@b.c"}},"integrations":{"Salesforce":false}}`,
+	// Regression seeds of bugs fixed: ids of a wrong type not named, JSON
+	// numbers beyond float64, NUL in ids and names, bytes that are not UTF-8.
+	`{"type":"track","userId":{},"event":"x"}`,
+	`{"type":"track","userId":1e400,"event":"x"}`,
+	`{"type":"track","userId":"a\u0000","event":"Order\u0000Completed"}`,
+	"{\"type\":\"track\",\"userId\":\"u\",\"event\":\"x\",\"properties\":{\"p\":\"\xff\"}}",
 	`null`, `[]`, `{}`, `1`, `"x"`, `{"type":"track"`,
 }
 
@@ -128,6 +135,11 @@ func checkAccepted(t *testing.T, ev Event, endpointType string) {
 			t.Fatalf("id of %d bytes accepted", len(id))
 		}
 	}
+	for _, s := range []string{ev.MessageID, ev.UserID, ev.AnonymousID, ev.PreviousID, ev.GroupID, ev.Event, ev.Name, ev.Category} {
+		if strings.IndexByte(s, 0) >= 0 || !utf8.ValidString(s) {
+			t.Fatalf("id or name %q accepted", s)
+		}
+	}
 	if ev.Timestamp.IsZero() || ev.ReceivedAt.IsZero() {
 		t.Fatalf("times not set: %+v", ev)
 	}
@@ -148,6 +160,9 @@ func checkAccepted(t *testing.T, ev Event, endpointType string) {
 			t.Fatalf("accepted event does not encode: %v", err)
 		}
 		return
+	}
+	if hasNUL(body) {
+		t.Fatalf("stored body holds a NUL character: %q", body)
 	}
 	if !utf8.Valid(body) || !json.Valid(body) {
 		t.Fatalf("stored body is not valid UTF-8 JSON: %q", body)
