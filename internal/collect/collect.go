@@ -34,6 +34,10 @@ type Collector struct {
 	Now      func() time.Time
 
 	keys sync.Map // write key -> cachedSource
+
+	outageMu     sync.Mutex
+	outageLogged time.Time
+	outageCount  int
 }
 
 type cachedSource struct {
@@ -198,7 +202,15 @@ func (c *Collector) authenticate(w http.ResponseWriter, r *http.Request, bodyKey
 }
 
 func (c *Collector) unavailable(w http.ResponseWriter, err error) {
-	c.Log.Error("collection: store unavailable", "err", err)
+	// During an outage every request fails the same way: log the first and
+	// then a count every few seconds, not one line per request.
+	c.outageMu.Lock()
+	c.outageCount++
+	if time.Since(c.outageLogged) >= 5*time.Second {
+		c.Log.Error("collection: store unavailable, answering 503", "err", err, "requests", c.outageCount)
+		c.outageLogged, c.outageCount = time.Now(), 0
+	}
+	c.outageMu.Unlock()
 	w.Header().Set("Retry-After", "5")
 	writeError(w, http.StatusServiceUnavailable, "the event store is unavailable; retry later")
 }

@@ -138,7 +138,15 @@ func (p *Pipeline) Run(ctx context.Context) {
 	const ttl = 15 * time.Second
 	tick := time.NewTicker(500 * time.Millisecond)
 	defer tick.Stop()
-	var leaseUntil time.Time
+	var leaseUntil, lastErrLog time.Time
+	logErr := func(msg string, err error) {
+		// An unreachable database fails every tick; one line in ten seconds
+		// says as much.
+		if ctx.Err() == nil && time.Since(lastErrLog) >= 10*time.Second {
+			p.Log.Error(msg, "err", err)
+			lastErrLog = time.Now()
+		}
+	}
 	defer func() {
 		if !leaseUntil.IsZero() {
 			rctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
@@ -151,9 +159,7 @@ func (p *Pipeline) Run(ctx context.Context) {
 			ok, err := p.Store.AcquireLease(ctx, leaseName, p.Holder, ttl)
 			switch {
 			case err != nil:
-				if ctx.Err() == nil {
-					p.Log.Warn("pipeline lease", "err", err)
-				}
+				logErr("pipeline lease", err)
 				leaseUntil = time.Time{}
 			case ok:
 				leaseUntil = time.Now().Add(ttl)
@@ -165,8 +171,8 @@ func (p *Pipeline) Run(ctx context.Context) {
 			for ctx.Err() == nil && time.Until(leaseUntil) > ttl/2 {
 				n, err := p.Step(ctx)
 				if err != nil {
-					if ctx.Err() == nil && !errors.Is(err, store.ErrCursorMoved) {
-						p.Log.Error("pipeline step", "err", err)
+					if !errors.Is(err, store.ErrCursorMoved) {
+						logErr("pipeline step", err)
 					}
 					break
 				}

@@ -23,7 +23,9 @@ import (
 func TestDatabaseRestartUnderLoad(t *testing.T) {
 	pg := pgtest.StartServer(t)
 	ctx := context.Background()
-	srv, err := server.Start(ctx, server.Config{Addr: "127.0.0.1:0", DataDir: t.TempDir(), DB: pg.URL})
+	// fsync on, as kunding serve defaults: acknowledged means on the
+	// database server's WAL, which survives its crash.
+	srv, err := server.Start(ctx, server.Config{Addr: "127.0.0.1:0", DataDir: t.TempDir(), DB: pg.URL, Fsync: true})
 	if err != nil {
 		t.Fatal(err)
 	}
