@@ -15,10 +15,12 @@ import (
 	"strings"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/jackc/pgx/v5/stdlib"
 
+	"github.com/kunding/kunding/internal/store"
 	"github.com/kunding/kunding/internal/store/migrate"
 	"github.com/kunding/kunding/internal/store/sqlstore"
 )
@@ -50,11 +52,78 @@ var Dialect = sqlstore.Dialect{
 		_, err := tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock($1)`, int64(appendLockKey))
 		return err
 	},
+	BulkAppend: bulkAppend,
 	IsUnique: func(err error) bool {
 		var pe *pgconn.PgError
 		return errors.As(err, &pe) && pe.Code == "23505"
 	},
 	IsUnavailable: isUnavailable,
+}
+
+// bulkAppend copies a large batch into a temporary table with COPY, then
+// moves it into the log in one INSERT that skips stored messageIds, under
+// the same append lock as every other append.
+func bulkAppend(ctx context.Context, db *sql.DB, recs []store.Record, flags *sqlstore.NewFlags) error {
+	conn, err := db.Conn(ctx)
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	return conn.Raw(func(dc any) error {
+		pc := dc.(*stdlib.Conn).Conn()
+		tx, err := pc.Begin(ctx)
+		if err != nil {
+			return err
+		}
+		defer tx.Rollback(ctx)
+		if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock($1)`, int64(appendLockKey)); err != nil {
+			return err
+		}
+		if _, err := tx.Exec(ctx, `CREATE TEMP TABLE IF NOT EXISTS kunding_events_in (
+			ord INT, source_id TEXT, message_id TEXT, type TEXT, name TEXT, ts BIGINT, received_at BIGINT, body BYTEA
+		) ON COMMIT DELETE ROWS`); err != nil {
+			return err
+		}
+		_, err = tx.CopyFrom(ctx, pgx.Identifier{"kunding_events_in"},
+			[]string{"ord", "source_id", "message_id", "type", "name", "ts", "received_at", "body"},
+			pgx.CopyFromSlice(len(recs), func(i int) ([]any, error) {
+				r := &recs[i]
+				name := r.Event.Event
+				if name == "" {
+					name = r.Event.Name
+				}
+				return []any{i, r.SourceID, r.Event.MessageID, r.Event.Type, name, millis(r.Event.Timestamp), millis(r.Event.ReceivedAt), r.Body}, nil
+			}))
+		if err != nil {
+			return fmt.Errorf("copy: %w", err)
+		}
+		rows, err := tx.Query(ctx, `INSERT INTO events(source_id, message_id, type, name, ts, received_at, body)
+			SELECT source_id, message_id, type, name, ts, received_at, body FROM kunding_events_in ORDER BY ord
+			ON CONFLICT (source_id, message_id) DO NOTHING RETURNING source_id, message_id`)
+		if err != nil {
+			return err
+		}
+		for rows.Next() {
+			var src, msg string
+			if err := rows.Scan(&src, &msg); err != nil {
+				rows.Close()
+				return err
+			}
+			flags.Mark(src, msg)
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return err
+		}
+		return tx.Commit(ctx)
+	})
+}
+
+func millis(t time.Time) int64 {
+	if t.IsZero() {
+		return 0
+	}
+	return t.UnixMilli()
 }
 
 // isUnavailable tells errors that mean "the database is not reachable now".

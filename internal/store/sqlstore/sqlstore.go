@@ -22,6 +22,9 @@ type Dialect struct {
 	// a lock there so that log positions (seq) are committed in order and
 	// the pipeline, reading "seq > cursor", never skips a late commit.
 	BeginAppend func(ctx context.Context, tx *sql.Tx) error
+	// BulkAppend, if set, appends large batches (imports) by a faster path,
+	// PostgreSQL's COPY; it marks new events in flags.
+	BulkAppend func(ctx context.Context, db *sql.DB, recs []store.Record, flags *NewFlags) error
 	// IsUnique tells a unique-constraint violation.
 	IsUnique func(err error) bool
 	// IsUnavailable tells an error of an unreachable database.
@@ -165,18 +168,45 @@ func (s *Store) wrap(err error) error {
 	return err
 }
 
-func (s *Store) Append(ctx context.Context, recs []store.Record) ([]bool, error) {
-	isNew := make([]bool, len(recs))
-	if len(recs) == 0 {
-		return isNew, nil
-	}
-	type key struct{ src, msg string }
-	first := make(map[key]int, len(recs))
+// NewFlags maps the (source, messageId) pairs an insert reports as new back
+// to the records: only the first record of a pair within one append is new.
+type NewFlags struct {
+	IsNew []bool
+	first map[[2]string]int
+}
+
+// NewFlagsFor prepares the flags of recs.
+func NewFlagsFor(recs []store.Record) *NewFlags {
+	f := &NewFlags{IsNew: make([]bool, len(recs)), first: make(map[[2]string]int, len(recs))}
 	for i, r := range recs {
-		k := key{r.SourceID, r.Event.MessageID}
-		if _, ok := first[k]; !ok {
-			first[k] = i
+		k := [2]string{r.SourceID, r.Event.MessageID}
+		if _, ok := f.first[k]; !ok {
+			f.first[k] = i
 		}
+	}
+	return f
+}
+
+// Mark records that the event (source, messageId) was inserted.
+func (f *NewFlags) Mark(source, messageID string) {
+	if i, ok := f.first[[2]string{source, messageID}]; ok {
+		f.IsNew[i] = true
+	}
+}
+
+// BulkAppendMin is the size from which a dialect's BulkAppend is used.
+const BulkAppendMin = 1000
+
+func (s *Store) Append(ctx context.Context, recs []store.Record) ([]bool, error) {
+	if len(recs) == 0 {
+		return []bool{}, nil
+	}
+	flags := NewFlagsFor(recs)
+	if s.d.BulkAppend != nil && len(recs) >= BulkAppendMin {
+		if err := s.d.BulkAppend(ctx, s.w, recs, flags); err != nil {
+			return nil, s.wrap(err)
+		}
+		return flags.IsNew, nil
 	}
 	tx, err := s.w.BeginTx(ctx, nil)
 	if err != nil {
@@ -206,14 +236,12 @@ func (s *Store) Append(ctx context.Context, recs []store.Record) ([]bool, error)
 			return nil, s.wrap(err)
 		}
 		for rows.Next() {
-			var k key
-			if err := rows.Scan(&k.src, &k.msg); err != nil {
+			var src, msg string
+			if err := rows.Scan(&src, &msg); err != nil {
 				rows.Close()
 				return nil, s.wrap(err)
 			}
-			if i, ok := first[k]; ok {
-				isNew[i] = true
-			}
+			flags.Mark(src, msg)
 		}
 		if err := rows.Close(); err != nil {
 			return nil, s.wrap(err)
@@ -222,7 +250,7 @@ func (s *Store) Append(ctx context.Context, recs []store.Record) ([]bool, error)
 	if err := tx.Commit(); err != nil {
 		return nil, s.wrap(err)
 	}
-	return isNew, nil
+	return flags.IsNew, nil
 }
 
 var appendSQLs sync.Map // rows -> SQL
