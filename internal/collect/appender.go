@@ -113,6 +113,19 @@ func (a *Appender) loop() {
 			a.m.CommitSeconds.Observe(time.Since(start).Seconds())
 			a.m.CommitEvents.Observe(float64(len(all)))
 		}
+		if err != nil && len(group) > 1 && !errors.Is(err, store.ErrUnavailable) {
+			// The database refused the data, not the connection: one
+			// request's events must not fail its neighbours, so each
+			// request is committed on its own.
+			for _, r := range group {
+				r.isNew, r.err = a.commit(r.recs)
+				close(r.done)
+			}
+			if a.after != nil {
+				a.after()
+			}
+			continue
+		}
 		off := 0
 		for _, r := range group {
 			if err != nil {
@@ -129,8 +142,9 @@ func (a *Appender) loop() {
 	}
 }
 
-// commit retries briefly on errors that a moment may cure (a busy database),
-// so that a short hiccup does not reach clients.
+// commit retries briefly on errors that a moment may cure (a busy or
+// unreachable database), so that a short hiccup does not reach clients.
+// Errors of the data itself are not retried.
 func (a *Appender) commit(all []store.Record) ([]bool, error) {
 	var err error
 	for attempt := 0; attempt < 3; attempt++ {
@@ -141,7 +155,10 @@ func (a *Appender) commit(all []store.Record) ([]bool, error) {
 		if err == nil {
 			return isNew, nil
 		}
+		if !errors.Is(err, store.ErrUnavailable) {
+			return nil, err
+		}
 		time.Sleep(time.Duration(attempt+1) * 50 * time.Millisecond)
 	}
-	return nil, errors.Join(store.ErrUnavailable, err)
+	return nil, err
 }

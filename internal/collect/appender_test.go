@@ -30,13 +30,14 @@ type slowStore struct {
 	entered chan struct{} // one value per Append call that started
 	release chan struct{} // closed to let appends proceed
 	fail    atomic.Bool
+	poison  atomic.Value // a messageId the database refuses, as if its data were bad
 	calls   atomic.Int32
 }
 
 func (s *slowStore) Append(ctx context.Context, recs []store.Record) ([]bool, error) {
 	s.calls.Add(1)
 	if s.fail.Load() {
-		return nil, errors.New("disk I/O error")
+		return nil, fmt.Errorf("%w: disk I/O error", store.ErrUnavailable) // as the SQLite store reports it
 	}
 	select {
 	case s.entered <- struct{}{}:
@@ -46,6 +47,13 @@ func (s *slowStore) Append(ctx context.Context, recs []store.Record) ([]bool, er
 	case <-s.release:
 	case <-ctx.Done():
 		return nil, ctx.Err()
+	}
+	if p, _ := s.poison.Load().(string); p != "" {
+		for _, r := range recs {
+			if r.Event.MessageID == p {
+				return nil, errors.New("value violates a check constraint")
+			}
+		}
 	}
 	return s.Store.Append(ctx, recs)
 }
@@ -266,5 +274,36 @@ func TestAppenderClose(t *testing.T) {
 	a := r.post(t, "/v1/track", `{"userId":"u","event":"Late"}`)
 	if a.code != http.StatusServiceUnavailable || a.retryAfter == "" {
 		t.Errorf("request after close: %d Retry-After %q, want 503", a.code, a.retryAfter)
+	}
+}
+
+// TestRefusedDataFailsOnlyItsRequest: when the database refuses one
+// request's data, the other requests of the same group commit are stored.
+func TestRefusedDataFailsOnlyItsRequest(t *testing.T) {
+	r := newRig(t, 64)
+	r.st.poison.Store("bad")
+	// Hold the first commit so that the next requests queue into one group.
+	done := make(chan answer, 4)
+	go func() { done <- r.post(t, "/v1/track", `{"userId":"u","event":"First","messageId":"first"}`) }()
+	<-r.st.entered
+	for _, id := range []string{"ok-1", "bad", "ok-2"} {
+		id := id
+		go func() { done <- r.post(t, "/v1/track", `{"userId":"u","event":"E","messageId":"`+id+`"}`) }()
+	}
+	time.Sleep(200 * time.Millisecond) // let the three queue behind the held commit
+	close(r.st.release)
+	codes := map[int]int{}
+	for i := 0; i < 4; i++ {
+		a := <-done
+		codes[a.code]++
+		if a.code == http.StatusInternalServerError && a.body["error"] == "" {
+			t.Errorf("500 without an error text")
+		}
+	}
+	if codes[200] != 3 || codes[500] != 1 {
+		t.Fatalf("answers %v, want three 200 and one 500", codes)
+	}
+	if st := r.stats(t); st.Events != 3 {
+		t.Fatalf("%d events stored, want 3", st.Events)
 	}
 }

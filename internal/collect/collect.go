@@ -363,8 +363,14 @@ func (c *Collector) appendNew(w http.ResponseWriter, recs []store.Record) ([]boo
 		w.Header().Set("Retry-After", "1")
 		writeError(w, http.StatusServiceUnavailable, err.Error()+"; retry later")
 		return nil, false
-	case err != nil:
+	case errors.Is(err, store.ErrUnavailable):
 		c.unavailable(w, err)
+		return nil, false
+	case err != nil:
+		// The database refused valid events: a fault of ours, not of the
+		// client's data or connection. Logged in full; the client may retry.
+		c.Log.Error("collection: events not stored", "err", err, "events", len(recs))
+		writeError(w, http.StatusInternalServerError, "the events could not be stored; the server log says why")
 		return nil, false
 	}
 	n := 0

@@ -41,6 +41,15 @@ type Store = sqlstore.Store
 var Dialect = sqlstore.Dialect{
 	Name:     "sqlite",
 	IsUnique: func(err error) bool { return strings.Contains(err.Error(), "UNIQUE constraint") },
+	// Errors a moment or an operator may cure: another process holding
+	// the write lock past busy_timeout, a full disk, an I/O error.
+	IsUnavailable: func(err error) bool {
+		m := err.Error()
+		return strings.Contains(m, "SQLITE_BUSY") || strings.Contains(m, "database is locked") ||
+			strings.Contains(m, "SQLITE_FULL") || strings.Contains(m, "disk is full") ||
+			strings.Contains(m, "SQLITE_IOERR") || strings.Contains(m, "disk I/O error") ||
+			strings.Contains(m, "SQLITE_CANTOPEN")
+	},
 }
 
 // Open opens (creating if needed) the database file at path and brings its
