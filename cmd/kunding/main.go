@@ -226,14 +226,14 @@ func runRebuild(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	}
 	defer st.Close()
 	holder := fmt.Sprintf("rebuild-%d", os.Getpid())
-	ok, err := st.AcquireLease(ctx, "pipeline", holder, time.Hour)
+	ok, err := st.AcquireLease(ctx, pipeline.LeaseName, holder, time.Hour)
 	if err != nil {
 		return err
 	}
 	if !ok {
 		return errors.New("a running server holds the pipeline; stop it before rebuilding")
 	}
-	defer st.ReleaseLease(context.Background(), "pipeline", holder)
+	defer st.ReleaseLease(context.Background(), pipeline.LeaseName, holder)
 	stats, err := st.Stats(ctx)
 	if err != nil {
 		return err

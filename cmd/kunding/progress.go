@@ -56,7 +56,9 @@ func (p *progress) draw() {
 		fill := int(frac * width)
 		line = fmt.Sprintf("%s [%s%s] %5.1f%% %d/%d", p.label, strings.Repeat("=", fill), strings.Repeat(" ", width-fill), frac*100, p.cur, p.total)
 	}
-	line += fmt.Sprintf("  %.0f/s", rate)
+	if el >= 1 { // a rate over a few milliseconds means nothing
+		line += fmt.Sprintf("  %.0f/s", rate)
+	}
 	if p.tty {
 		fmt.Fprintf(p.w, "\r%s\x1b[K", line)
 	} else {

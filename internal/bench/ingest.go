@@ -286,16 +286,13 @@ wait:
 	return res, nil
 }
 
-// pipelineLease is the lease the server's pipeline worker must hold to run
-// (pipeline.leaseName).
-const pipelineLease = "pipeline"
 
 // HoldPipeline takes the pipeline's lease before a server starts on st's
 // data, so that the server's worker waits, and returns the function that
 // gives the lease back.
 func HoldPipeline(ctx context.Context, st store.Store) (func(), error) {
 	holder := fmt.Sprintf("bench-%d", os.Getpid())
-	ok, err := st.AcquireLease(ctx, pipelineLease, holder, time.Hour)
+	ok, err := st.AcquireLease(ctx, pipeline.LeaseName, holder, time.Hour)
 	if err != nil {
 		return nil, err
 	}
@@ -304,7 +301,7 @@ func HoldPipeline(ctx context.Context, st store.Store) (func(), error) {
 	}
 	var once sync.Once
 	return func() {
-		once.Do(func() { st.ReleaseLease(context.Background(), pipelineLease, holder) })
+		once.Do(func() { st.ReleaseLease(context.Background(), pipeline.LeaseName, holder) })
 	}, nil
 }
 

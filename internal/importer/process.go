@@ -9,9 +9,6 @@ import (
 	"github.com/kunding/kunding/internal/store"
 )
 
-// pipelineLease is the lease of the pipeline worker (pipeline.Run and
-// kunding rebuild take the same one).
-const pipelineLease = "pipeline"
 
 // leaseTTL is how long the lease lasts without renewal; it is renewed at a
 // third of that, so a slow batch does not let a starting server take over.
@@ -34,7 +31,7 @@ var ErrLeaseLost = errors.New("the pipeline lease was taken by another worker")
 // set, gets the events done and the events that were waiting at the start.
 func Process(ctx context.Context, st store.Store, holder string, progress func(done, total int64)) (Processed, error) {
 	var res Processed
-	ok, err := st.AcquireLease(ctx, pipelineLease, holder, leaseTTL)
+	ok, err := st.AcquireLease(ctx, pipeline.LeaseName, holder, leaseTTL)
 	if err != nil {
 		return res, err
 	}
@@ -45,7 +42,7 @@ func Process(ctx context.Context, st store.Store, holder string, progress func(d
 	defer func() {
 		rctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
-		st.ReleaseLease(rctx, pipelineLease, holder)
+		st.ReleaseLease(rctx, pipeline.LeaseName, holder)
 	}()
 	stats, err := st.Stats(ctx)
 	if err != nil {
@@ -56,7 +53,7 @@ func Process(ctx context.Context, st store.Store, holder string, progress func(d
 	renewed := time.Now()
 	for {
 		if time.Since(renewed) > leaseTTL/3 {
-			ok, err := st.AcquireLease(ctx, pipelineLease, holder, leaseTTL)
+			ok, err := st.AcquireLease(ctx, pipeline.LeaseName, holder, leaseTTL)
 			if err != nil {
 				return res, err
 			}

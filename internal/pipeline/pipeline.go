@@ -22,7 +22,9 @@ import (
 // CursorName is the name of the pipeline's position in the event log.
 const CursorName = "pipeline"
 
-const leaseName = "pipeline"
+// LeaseName is the lease a node must hold to run the pipeline; imports and
+// rebuilds take it too, so that only one process writes the read models.
+const LeaseName = "pipeline"
 
 // Pipeline turns log entries into customers and profiles.
 type Pipeline struct {
@@ -150,13 +152,13 @@ func (p *Pipeline) Run(ctx context.Context) {
 	defer func() {
 		if !leaseUntil.IsZero() {
 			rctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
-			p.Store.ReleaseLease(rctx, leaseName, p.Holder)
+			p.Store.ReleaseLease(rctx, LeaseName, p.Holder)
 			cancel()
 		}
 	}()
 	for {
 		if time.Until(leaseUntil) < ttl/2 {
-			ok, err := p.Store.AcquireLease(ctx, leaseName, p.Holder, ttl)
+			ok, err := p.Store.AcquireLease(ctx, LeaseName, p.Holder, ttl)
 			switch {
 			case err != nil:
 				logErr("pipeline lease", err)
