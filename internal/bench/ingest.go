@@ -286,7 +286,6 @@ wait:
 	return res, nil
 }
 
-
 // HoldPipeline takes the pipeline's lease before a server starts on st's
 // data, so that the server's worker waits, and returns the function that
 // gives the lease back.

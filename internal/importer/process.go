@@ -9,7 +9,6 @@ import (
 	"github.com/kunding/kunding/internal/store"
 )
 
-
 // leaseTTL is how long the lease lasts without renewal; it is renewed at a
 // third of that, so a slow batch does not let a starting server take over.
 const leaseTTL = 30 * time.Second
