@@ -15,8 +15,10 @@ import (
 
 // TestBadRequests sends requests that must be refused as a whole: each gets a
 // 4xx JSON answer whose error says what is wrong, and nothing is stored.
-func TestBadRequests(t *testing.T) {
-	srv := startServer(t)
+func TestBadRequests(t *testing.T) { eachStore(t, testBadRequests) }
+
+func testBadRequests(t *testing.T, db string) {
+	srv := startServerDB(t, db)
 	key := srv.Source.WriteKey
 	good := func(id string) obj {
 		return obj{"type": "track", "userId": "u-" + id, "event": "Tested", "messageId": id}
@@ -142,8 +144,10 @@ func TestBadRequests(t *testing.T) {
 // TestPartlyInvalidBatch stores the valid events of a batch, lists the
 // invalid ones with index and reason, keeps them for inspection and counts
 // them.
-func TestPartlyInvalidBatch(t *testing.T) {
-	srv := startServer(t)
+func TestPartlyInvalidBatch(t *testing.T) { eachStore(t, testPartlyInvalidBatch) }
+
+func testPartlyInvalidBatch(t *testing.T, db string) {
+	srv := startServerDB(t, db)
 	key := srv.Source.WriteKey
 	events := []obj{
 		{"type": "identify", "userId": "u-1", "traits": obj{"email": "one@example.com"}, "messageId": "ok-0"},

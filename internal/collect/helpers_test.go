@@ -20,6 +20,7 @@ import (
 	"github.com/kunding/kunding/internal/server"
 	"github.com/kunding/kunding/internal/source"
 	"github.com/kunding/kunding/internal/store"
+	"github.com/kunding/kunding/internal/store/pgtest"
 )
 
 // testServer is a real Kunding server on a loopback port with a SQLite file
@@ -31,13 +32,23 @@ type testServer struct {
 	Source   store.Source
 }
 
-func startServer(t *testing.T) *testServer {
+// eachStore runs a test against a server on SQLite and one on PostgreSQL.
+func eachStore(t *testing.T, fn func(t *testing.T, db string)) {
+	t.Run("sqlite", func(t *testing.T) { fn(t, "") })
+	t.Run("postgres", func(t *testing.T) { fn(t, pgtest.URL(t)) })
+}
+
+func startServer(t *testing.T) *testServer { return startServerDB(t, "") }
+
+// startServerDB starts a server on db (a PostgreSQL URL; empty: SQLite).
+func startServerDB(t *testing.T, db string) *testServer {
 	t.Helper()
 	ctx := context.Background()
 	var adminKey string
 	srv, err := server.Start(ctx, server.Config{
 		Addr:        "127.0.0.1:0",
 		DataDir:     t.TempDir(),
+		DB:          db,
 		Log:         slog.New(slog.NewTextHandler(io.Discard, nil)),
 		AdminKeyOut: func(k string) { adminKey = k },
 	})

@@ -70,8 +70,10 @@ func newSDK(t *testing.T, endpoint, writeKey string, batchSize int, cb analytics
 // TestSegmentGoSDK drives the official Segment Go SDK against a real server:
 // every call type arrives once and identity resolution ties them to one
 // customer.
-func TestSegmentGoSDK(t *testing.T) {
-	srv := startServer(t)
+func TestSegmentGoSDK(t *testing.T) { eachStore(t, testSegmentGoSDK) }
+
+func testSegmentGoSDK(t *testing.T, db string) {
+	srv := startServerDB(t, db)
 	cb := &sdkResults{}
 	// A batch size of 3 makes the SDK send several batches, concurrently.
 	client := newSDK(t, srv.URL, srv.Source.WriteKey, 3, cb)
@@ -260,8 +262,10 @@ func (p *failingProxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // TestSegmentGoSDKRetries makes the SDK resend a batch that the server had
 // already committed: every messageId is stored once and the duplicates
 // are counted.
-func TestSegmentGoSDKRetries(t *testing.T) {
-	srv := startServer(t)
+func TestSegmentGoSDKRetries(t *testing.T) { eachStore(t, testSegmentGoSDKRetries) }
+
+func testSegmentGoSDKRetries(t *testing.T, db string) {
+	srv := startServerDB(t, db)
 	proxy := &failingProxy{t: t, target: srv.URL, failures: []string{"500", "close", "503"}}
 	front := httptest.NewServer(proxy)
 	defer front.Close()

@@ -15,8 +15,10 @@ const isoMillis = "2006-01-02T15:04:05.000Z07:00"
 
 // TestWriteKey accepts the write key where Segment documents it: as the
 // Basic user name (with or without the colon) and as writeKey in the body.
-func TestWriteKey(t *testing.T) {
-	srv := startServer(t)
+func TestWriteKey(t *testing.T) { eachStore(t, testWriteKey) }
+
+func testWriteKey(t *testing.T, db string) {
+	srv := startServerDB(t, db)
 	key := srv.Source.WriteKey
 	other := srv.newSource(t, "call centre")
 	cases := []struct {
@@ -70,8 +72,10 @@ func TestWriteKey(t *testing.T) {
 }
 
 // TestSingleEndpoints checks each /v1/<type> endpoint: the path decides the type.
-func TestSingleEndpoints(t *testing.T) {
-	srv := startServer(t)
+func TestSingleEndpoints(t *testing.T) { eachStore(t, testSingleEndpoints) }
+
+func testSingleEndpoints(t *testing.T, db string) {
+	srv := startServerDB(t, db)
 	bodies := map[string]string{
 		"identify": `{"userId":"u1","traits":{"email":"u1@example.com"}}`,
 		"track":    `{"userId":"u1","event":"Clicked","properties":{"x":1}}`,
@@ -99,8 +103,10 @@ func TestSingleEndpoints(t *testing.T) {
 }
 
 // TestGzip accepts gzipped bodies, as the RudderStack Node SDK sends them.
-func TestGzip(t *testing.T) {
-	srv := startServer(t)
+func TestGzip(t *testing.T) { eachStore(t, testGzip) }
+
+func testGzip(t *testing.T, db string) {
+	srv := startServerDB(t, db)
 	cases := []struct {
 		name, path, encoding, body string
 	}{
@@ -128,8 +134,10 @@ func TestGzip(t *testing.T) {
 
 // TestBatchEnvelopeMerge merges batch-level context and integrations into
 // each event; the event's own keys win.
-func TestBatchEnvelopeMerge(t *testing.T) {
-	srv := startServer(t)
+func TestBatchEnvelopeMerge(t *testing.T) { eachStore(t, testBatchEnvelopeMerge) }
+
+func testBatchEnvelopeMerge(t *testing.T, db string) {
+	srv := startServerDB(t, db)
 	body := batchOf(t, []obj{
 		{"type": "track", "userId": "u", "event": "Own", "messageId": "m-own",
 			"context":      obj{"library": obj{"name": "event-lib"}, "locale": "de-DE"},
@@ -184,8 +192,10 @@ func compact(raw json.RawMessage) string {
 // and timestamp = receivedAt - (sentAt - originalTimestamp), with sentAt
 // from the event or else from the batch; without sentAt the client's
 // timestamp stands (historical import); without any, receivedAt.
-func TestTimestamps(t *testing.T) {
-	srv := startServer(t)
+func TestTimestamps(t *testing.T) { eachStore(t, testTimestamps) }
+
+func testTimestamps(t *testing.T, db string) {
+	srv := startServerDB(t, db)
 	now := time.Now().UTC().Truncate(time.Millisecond)
 	fast := now.Add(10 * time.Minute) // a client clock 10 minutes ahead
 	slow := now.Add(-3 * time.Hour)   // and one 3 hours behind
@@ -274,8 +284,10 @@ func ptr[T any](v T) *T { return &v }
 // TestMessageIDDeduplication stores an event once however often it is sent:
 // retried batches, a messageId twice in one batch, concurrent retries. The
 // messageId is unique per source.
-func TestMessageIDDeduplication(t *testing.T) {
-	srv := startServer(t)
+func TestMessageIDDeduplication(t *testing.T) { eachStore(t, testMessageIDDeduplication) }
+
+func testMessageIDDeduplication(t *testing.T, db string) {
+	srv := startServerDB(t, db)
 	key := srv.Source.WriteKey
 	batch := batchOf(t, []obj{
 		{"type": "track", "userId": "u", "event": "Paid", "messageId": "dup-1", "properties": obj{"n": 1}},
@@ -366,8 +378,10 @@ func TestMessageIDDeduplication(t *testing.T) {
 }
 
 // TestImportIsBatch answers /v1/import like /v1/batch.
-func TestImportIsBatch(t *testing.T) {
-	srv := startServer(t)
+func TestImportIsBatch(t *testing.T) { eachStore(t, testImportIsBatch) }
+
+func testImportIsBatch(t *testing.T, db string) {
+	srv := startServerDB(t, db)
 	body := batchOf(t, []obj{
 		{"type": "identify", "userId": "imp-1", "traits": obj{"email": "imp@example.com"}, "timestamp": "2020-01-02T03:04:05Z", "messageId": "imp-a"},
 		{"type": "track", "userId": "imp-1", "event": "Order Completed", "properties": obj{"revenue": 12.5, "currency": "EUR"}, "timestamp": "2020-01-03T00:00:00Z", "messageId": "imp-b"},
@@ -394,8 +408,10 @@ func TestImportIsBatch(t *testing.T) {
 
 // TestNumericIDs accepts ids sent as JSON numbers, as loosely typed SDKs
 // send them, and keeps their exact text.
-func TestNumericIDs(t *testing.T) {
-	srv := startServer(t)
+func TestNumericIDs(t *testing.T) { eachStore(t, testNumericIDs) }
+
+func testNumericIDs(t *testing.T, db string) {
+	srv := startServerDB(t, db)
 	body := `{"batch":[
 		{"type":"identify","userId":12345,"traits":{"name":"Numeric Nina"},"messageId":1},
 		{"type":"track","userId":12345678901234567890,"event":"Big","messageId":"n-2"},
@@ -426,8 +442,10 @@ func TestNumericIDs(t *testing.T) {
 }
 
 // TestCORS lets browser SDKs send from any site.
-func TestCORS(t *testing.T) {
-	srv := startServer(t)
+func TestCORS(t *testing.T) { eachStore(t, testCORS) }
+
+func testCORS(t *testing.T, db string) {
+	srv := startServerDB(t, db)
 	for _, path := range []string{"/v1/batch", "/v1/track", "/v1/import"} {
 		req, _ := http.NewRequestWithContext(context.Background(), http.MethodOptions, srv.URL+path, nil)
 		req.Header.Set("Origin", "https://shop.example")
