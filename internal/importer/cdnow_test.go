@@ -27,12 +27,14 @@ const (
 	cdnowZeroRows      = 80
 )
 
-func TestImportCDNOW(t *testing.T) {
+func TestImportCDNOW(t *testing.T) { eachStore(t, testImportCDNOW) }
+
+func testImportCDNOW(t *testing.T, kind string) {
 	if _, err := os.Stat(cdnowPath); err != nil {
 		t.Fatalf("the CDNOW data set is needed for this test: %v", err)
 	}
 	ctx := context.Background()
-	st, src := newStore(t)
+	st, src := newStoreOn(t, kind)
 	m, err := ParseMapping(cdnowMapping)
 	if err != nil {
 		t.Fatal(err)

@@ -28,9 +28,11 @@ not json
 {"type":"identify","userId":"u2","traits":{"plan":"pro"},"timestamp":"2023-03-07T10:00:00Z"}
 `
 
-func TestImportEvents(t *testing.T) {
+func TestImportEvents(t *testing.T) { eachStore(t, testImportEvents) }
+
+func testImportEvents(t *testing.T, kind string) {
 	ctx := context.Background()
-	st, src := newStore(t)
+	st, src := newStoreOn(t, kind)
 	path := writeFile(t, "events.jsonl", goodLines+badLines)
 	var errs []string
 	opt := fileOptions(st, src, path)
@@ -116,9 +118,11 @@ func TestImportEvents(t *testing.T) {
 	}
 }
 
-func TestImportEventsStrict(t *testing.T) {
+func TestImportEventsStrict(t *testing.T) { eachStore(t, testImportEventsStrict) }
+
+func testImportEventsStrict(t *testing.T, kind string) {
 	ctx := context.Background()
-	st, src := newStore(t)
+	st, src := newStoreOn(t, kind)
 	opt := fileOptions(st, src, writeFile(t, "e.jsonl", goodLines+badLines))
 	opt.Strict = true
 	var n int
@@ -140,11 +144,13 @@ func TestImportEventsStrict(t *testing.T) {
 	}
 }
 
-func TestImportEventsHistoricSentAt(t *testing.T) {
+func TestImportEventsHistoricSentAt(t *testing.T) { eachStore(t, testImportEventsHistoricSentAt) }
+
+func testImportEventsHistoricSentAt(t *testing.T, kind string) {
 	// Exports carry sentAt (and often receivedAt) from the time of the
 	// event; the import must not move those events to today.
 	ctx := context.Background()
-	st, src := newStore(t)
+	st, src := newStoreOn(t, kind)
 	lines := `{"type":"track","userId":"u","event":"A","originalTimestamp":"2020-01-01T00:00:00Z","sentAt":"2020-01-01T00:00:05Z"}
 {"type":"track","userId":"u","event":"B","originalTimestamp":"2020-01-01T00:00:00Z","sentAt":"2020-01-01T00:00:05Z","receivedAt":"2020-01-01T00:01:05Z"}
 {"type":"track","userId":"u","event":"C","timestamp":"2020-01-01T00:00:00Z"}
@@ -176,9 +182,11 @@ func TestImportEventsHistoricSentAt(t *testing.T) {
 	}
 }
 
-func TestImportEventsLongAndBadBytes(t *testing.T) {
+func TestImportEventsLongAndBadBytes(t *testing.T) { eachStore(t, testImportEventsLongAndBadBytes) }
+
+func testImportEventsLongAndBadBytes(t *testing.T, kind string) {
 	ctx := context.Background()
-	st, src := newStore(t)
+	st, src := newStoreOn(t, kind)
 	long := `{"type":"track","userId":"u","event":"` + strings.Repeat("x", maxLine+10) + `"}`
 	lines := long + "\n" + "{\"type\":\"track\",\"userId\":\"u\",\"event\":\"caf\xe9\"}\n" + `{"type":"track","userId":"u","event":"ok"}`
 	var errs []string
@@ -209,9 +217,11 @@ func TestMessageID(t *testing.T) {
 	}
 }
 
-func TestProcessLease(t *testing.T) {
+func TestProcessLease(t *testing.T) { eachStore(t, testProcessLease) }
+
+func testProcessLease(t *testing.T, kind string) {
 	ctx := context.Background()
-	st, src := newStore(t)
+	st, src := newStoreOn(t, kind)
 	if _, err := Events(ctx, fileOptions(st, src, writeFile(t, "e.jsonl", goodLines))); err != nil {
 		t.Fatal(err)
 	}

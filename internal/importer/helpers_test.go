@@ -11,14 +11,28 @@ import (
 
 	"github.com/kunding/kunding/internal/source"
 	"github.com/kunding/kunding/internal/store"
+	"github.com/kunding/kunding/internal/store/pgtest"
+	"github.com/kunding/kunding/internal/store/postgres"
 	"github.com/kunding/kunding/internal/store/sqlite"
 )
 
-// newStore opens a fresh SQLite file and creates an import source in it.
-func newStore(t *testing.T) (store.Store, store.Source) {
+// eachStore runs an import test on SQLite and on PostgreSQL.
+func eachStore(t *testing.T, fn func(t *testing.T, kind string)) {
+	t.Run("sqlite", func(t *testing.T) { fn(t, "sqlite") })
+	t.Run("postgres", func(t *testing.T) { fn(t, "postgres") })
+}
+
+// newStoreOn opens a fresh store of the kind and creates an import source in it.
+func newStoreOn(t *testing.T, kind string) (store.Store, store.Source) {
 	t.Helper()
 	ctx := context.Background()
-	st, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "kunding.db"), sqlite.Options{})
+	var st store.Store
+	var err error
+	if kind == "postgres" {
+		st, err = postgres.Open(ctx, pgtest.URL(t), postgres.Options{})
+	} else {
+		st, err = sqlite.Open(ctx, filepath.Join(t.TempDir(), "kunding.db"), sqlite.Options{})
+	}
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -125,9 +125,11 @@ func TestConvertRowOptions(t *testing.T) {
 	}
 }
 
-func TestImportCSV(t *testing.T) {
+func TestImportCSV(t *testing.T) { eachStore(t, testImportCSV) }
+
+func testImportCSV(t *testing.T, kind string) {
 	ctx := context.Background()
-	st, src := newStore(t)
+	st, src := newStoreOn(t, kind)
 	// A BOM, CRLF, a quoted cell with the delimiter, a blank line, the same
 	// purchase twice (two purchases, both kept) and two bad rows.
 	content := "\ufeffOrder ID,Customer,Date,Total,E-Mail\r\n" +
@@ -223,9 +225,11 @@ func TestImportCSV(t *testing.T) {
 	}
 }
 
-func TestImportCSVFileErrors(t *testing.T) {
+func TestImportCSVFileErrors(t *testing.T) { eachStore(t, testImportCSVFileErrors) }
+
+func testImportCSVFileErrors(t *testing.T, kind string) {
 	ctx := context.Background()
-	st, src := newStore(t)
+	st, src := newStoreOn(t, kind)
 	m, _ := ParseMapping("user_id=customer,date=day,revenue=amount")
 	cases := []struct {
 		name, content string
@@ -248,9 +252,11 @@ func TestImportCSVFileErrors(t *testing.T) {
 	}
 }
 
-func TestImportCSVBadQuoting(t *testing.T) {
+func TestImportCSVBadQuoting(t *testing.T) { eachStore(t, testImportCSVBadQuoting) }
+
+func testImportCSVBadQuoting(t *testing.T, kind string) {
 	ctx := context.Background()
-	st, src := newStore(t)
+	st, src := newStoreOn(t, kind)
 	m, _ := ParseMapping("user_id=1,date=2,revenue=3")
 	content := "a,2024-01-01,1\nb,2024-01-01,\"2\"x\nc,2024-01-01,3\n"
 	var errs []string
@@ -265,9 +271,11 @@ func TestImportCSVBadQuoting(t *testing.T) {
 	}
 }
 
-func TestImportCSVStrictAndMaxErrors(t *testing.T) {
+func TestImportCSVStrictAndMaxErrors(t *testing.T) { eachStore(t, testImportCSVStrictAndMaxErrors) }
+
+func testImportCSVStrictAndMaxErrors(t *testing.T, kind string) {
 	ctx := context.Background()
-	st, src := newStore(t)
+	st, src := newStoreOn(t, kind)
 	m, _ := ParseMapping("user_id=1,date=2,revenue=3")
 	tx := Transactions{Mapping: m, NoHeader: true}
 	path := writeFile(t, "o.csv", "a,2024-01-01,1\nb,2024-13-01,2\nc,2024-01-01,x\nd,2024-01-01,4\n")
@@ -301,8 +309,10 @@ func TestImportCSVStrictAndMaxErrors(t *testing.T) {
 	}
 }
 
-func TestSampleIsStoredBody(t *testing.T) {
-	st, src := newStore(t)
+func TestSampleIsStoredBody(t *testing.T) { eachStore(t, testSampleIsStoredBody) }
+
+func testSampleIsStoredBody(t *testing.T, kind string) {
+	st, src := newStoreOn(t, kind)
 	m, _ := ParseMapping("user_id=1,date=2:20060102,revenue=4,quantity=3")
 	opt := fileOptions(st, src, writeFile(t, "s.txt", " 00001 19970101 1 11.77\r\n"))
 	opt.DryRun = true
