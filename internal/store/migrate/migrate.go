@@ -51,23 +51,40 @@ func Load(fsys fs.FS, dir string) ([]Migration, error) {
 	return ms, nil
 }
 
-// Apply runs every migration newer than the database's version, each in its
-// own transaction together with its row in schema_migrations. A database
-// newer than the binary is refused: migrations only go forward.
+// Apply runs every migration the database has not applied yet, in version
+// order, each in its own transaction together with its row in
+// schema_migrations. A database that knows a version this binary does not
+// is refused: migrations only go forward.
 func Apply(ctx context.Context, db *sql.DB, ms []Migration, now string) error {
 	if _, err := db.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (
 		version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)`); err != nil {
 		return fmt.Errorf("create schema_migrations: %w", err)
 	}
-	var current int
-	if err := db.QueryRowContext(ctx, `SELECT COALESCE(MAX(version), 0) FROM schema_migrations`).Scan(&current); err != nil {
-		return fmt.Errorf("read schema version: %w", err)
+	rows, err := db.QueryContext(ctx, `SELECT version FROM schema_migrations`)
+	if err != nil {
+		return fmt.Errorf("read schema versions: %w", err)
 	}
-	if n := len(ms); n > 0 && current > ms[n-1].Version {
-		return fmt.Errorf("database schema version %d is newer than this binary knows (%d): use a newer kunding", current, ms[n-1].Version)
+	applied := map[int]bool{}
+	for rows.Next() {
+		var v int
+		if err := rows.Scan(&v); err != nil {
+			rows.Close()
+			return err
+		}
+		applied[v] = true
+	}
+	rows.Close()
+	known := map[int]bool{}
+	for _, m := range ms {
+		known[m.Version] = true
+	}
+	for v := range applied {
+		if !known[v] {
+			return fmt.Errorf("database has schema version %d, which this binary does not know: use a newer kunding", v)
+		}
 	}
 	for _, m := range ms {
-		if m.Version <= current {
+		if applied[m.Version] {
 			continue
 		}
 		tx, err := db.BeginTx(ctx, nil)
