@@ -44,3 +44,18 @@ func Create(ctx context.Context, s store.Store, name, kind string) (store.Source
 	}
 	return src, nil
 }
+
+// RotateKey gives a source a fresh write key and returns the source with it.
+// Clients still sending the old key are refused once the collection API's
+// key cache has expired (10 s) or been dropped (collect.Collector.ForgetKeys).
+func RotateKey(ctx context.Context, s store.Store, sourceID string) (store.Source, error) {
+	src, err := s.SourceByID(ctx, sourceID)
+	if err != nil {
+		return store.Source{}, fmt.Errorf("source %s: %w", sourceID, err)
+	}
+	src.WriteKey = auth.NewSecret("wk_")
+	if err := s.RotateWriteKey(ctx, sourceID, src.WriteKey); err != nil {
+		return store.Source{}, err
+	}
+	return src, nil
+}

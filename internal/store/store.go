@@ -148,6 +148,10 @@ type Store interface {
 	SourceByWriteKey(ctx context.Context, key string) (Source, error)
 	SourceByName(ctx context.Context, name string) (Source, error)
 	SourceByID(ctx context.Context, id string) (Source, error)
+	// RotateWriteKey replaces the write key of a source (ErrNotFound if there
+	// is no such source, ErrConflict if the key is taken). Caches of the old
+	// key (the collection API keeps keys for 10 s) must be dropped by the caller.
+	RotateWriteKey(ctx context.Context, sourceID, newKey string) error
 
 	// Append writes records to the event log in one transaction and returns,
 	// per record, whether it was new (false: its messageId was already stored
@@ -160,6 +164,9 @@ type Store interface {
 	// Events reads the log after seq, in log order.
 	Events(ctx context.Context, afterSeq int64, limit int) ([]StoredEvent, error)
 	EventBySeq(ctx context.Context, seq int64) (StoredEvent, error)
+	// LatestEvents lists the newest events of one source, newest first, for
+	// the live event debugger.
+	LatestEvents(ctx context.Context, sourceID string, limit int) ([]StoredEvent, error)
 
 	// Process runs fn in one write transaction of the derived read models.
 	Process(ctx context.Context, fn func(tx Tx) error) error

@@ -160,6 +160,20 @@ func (s *Store) SourceByID(ctx context.Context, id string) (store.Source, error)
 	return scanSource(s.rs.queryRow(ctx, `SELECT `+sourceCols+` FROM sources WHERE id = $1`, id))
 }
 
+func (s *Store) RotateWriteKey(ctx context.Context, sourceID, newKey string) error {
+	res, err := s.w.ExecContext(ctx, `UPDATE sources SET write_key = $1 WHERE id = $2`, newKey, sourceID)
+	if err != nil {
+		if s.d.IsUnique(err) {
+			return fmt.Errorf("write key of source %s: %w", sourceID, store.ErrConflict)
+		}
+		return s.wrap(err)
+	}
+	if n, _ := res.RowsAffected(); n != 1 {
+		return fmt.Errorf("source %s: %w", sourceID, store.ErrNotFound)
+	}
+	return nil
+}
+
 // wrap marks errors of an unreachable database so callers can answer 503.
 func (s *Store) wrap(err error) error {
 	if err != nil && s.d.IsUnavailable != nil && s.d.IsUnavailable(err) && !errors.Is(err, store.ErrUnavailable) {
@@ -352,6 +366,25 @@ func (s *Store) Events(ctx context.Context, afterSeq int64, limit int) ([]store.
 	rows, err := s.rs.query(ctx, `SELECT `+eventCols+` FROM events WHERE seq > $1 ORDER BY seq LIMIT $2`, afterSeq, limit)
 	if err != nil {
 		return nil, err
+	}
+	defer rows.Close()
+	var out []store.StoredEvent
+	for rows.Next() {
+		e, err := scanEvent(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, e)
+	}
+	return out, rows.Err()
+}
+
+// LatestEvents reads the newest events of one source from the index on
+// (source_id, seq), so that polling it costs limit rows, not a scan.
+func (s *Store) LatestEvents(ctx context.Context, sourceID string, limit int) ([]store.StoredEvent, error) {
+	rows, err := s.rs.query(ctx, `SELECT `+eventCols+` FROM events WHERE source_id = $1 ORDER BY seq DESC LIMIT $2`, sourceID, limit)
+	if err != nil {
+		return nil, s.wrap(err)
 	}
 	defer rows.Close()
 	var out []store.StoredEvent

@@ -31,6 +31,8 @@ func Run(t *testing.T, open Opener) {
 	}{
 		{"Settings", testSettings},
 		{"Sources", testSources},
+		{"RotateWriteKey", testRotateWriteKey},
+		{"LatestEvents", testLatestEvents},
 		{"AppendDedup", testAppendDedup},
 		{"Rejected", testRejected},
 		{"Leases", testLeases},
@@ -169,6 +171,62 @@ func testSources(t *testing.T, s store.Store) {
 	all, err := s.Sources(ctx)
 	if err != nil || len(all) != 2 || all[0].Name != "app" {
 		t.Fatalf("sources = %+v, %v", all, err)
+	}
+}
+
+func testRotateWriteKey(t *testing.T, s store.Store) {
+	a := mustSource(t, s, "shop")
+	b := mustSource(t, s, "app")
+	if err := s.RotateWriteKey(ctx, a.ID, "wk_new"); err != nil {
+		t.Fatalf("rotate: %v", err)
+	}
+	if _, err := s.SourceByWriteKey(ctx, a.WriteKey); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("old key still works: %v", err)
+	}
+	if got, err := s.SourceByWriteKey(ctx, "wk_new"); err != nil || got.ID != a.ID || got.Name != a.Name {
+		t.Fatalf("by new key = %+v, %v", got, err)
+	}
+	if err := s.RotateWriteKey(ctx, b.ID, "wk_new"); !errors.Is(err, store.ErrConflict) {
+		t.Fatalf("taken key: got %v, want ErrConflict", err)
+	}
+	if got, _ := s.SourceByID(ctx, b.ID); got.WriteKey != b.WriteKey {
+		t.Fatalf("failed rotation changed the key: %+v", got)
+	}
+	if err := s.RotateWriteKey(ctx, "src_nope", "wk_other"); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("unknown source: got %v, want ErrNotFound", err)
+	}
+}
+
+func testLatestEvents(t *testing.T, s store.Store) {
+	web := mustSource(t, s, "web")
+	crm := mustSource(t, s, "crm")
+	if got, err := s.LatestEvents(ctx, web.ID, 10); err != nil || len(got) != 0 {
+		t.Fatalf("empty source = %+v, %v", got, err)
+	}
+	var wevs, cevs []event.Event
+	for i := 0; i < 5; i++ {
+		wevs = append(wevs, ev(t, fmt.Sprintf(`{"type":"track","event":"W%d","userId":"u1","messageId":"w%d"}`, i, i), i))
+		cevs = append(cevs, ev(t, fmt.Sprintf(`{"type":"identify","userId":"u1","messageId":"c%d"}`, i), i))
+	}
+	// Interleaved in the log, so that a wrong filter shows.
+	for i := range wevs {
+		appendAll(t, s, records(t, web, wevs[i]))
+		appendAll(t, s, records(t, crm, cevs[i]))
+	}
+	got, err := s.LatestEvents(ctx, web.ID, 3)
+	if err != nil || len(got) != 3 {
+		t.Fatalf("latest = %d, %v", len(got), err)
+	}
+	for i, e := range got {
+		if want := fmt.Sprintf("w%d", 4-i); e.MessageID != want || e.SourceID != web.ID || e.Name != fmt.Sprintf("W%d", 4-i) {
+			t.Fatalf("latest[%d] = %s %s %s, want %s of %s newest first", i, e.MessageID, e.SourceID, e.Name, want, web.ID)
+		}
+		if len(e.Body) == 0 || e.ReceivedAt.IsZero() {
+			t.Fatalf("latest[%d] lacks body or receivedAt: %+v", i, e)
+		}
+	}
+	if all, _ := s.LatestEvents(ctx, crm.ID, 100); len(all) != 5 || all[0].MessageID != "c4" {
+		t.Fatalf("crm latest = %+v", all)
 	}
 }
 
