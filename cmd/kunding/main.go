@@ -38,6 +38,7 @@ func commands() map[string]command {
 		"sources":   {"create and list event sources and their write keys", runSources},
 		"import":    {"import events (JSONL) or transactions (CSV) into the event log", runImport},
 		"rebuild":   {"rebuild customers and profiles from the event log", runRebuild},
+		"models":    {"fit, validate and apply the purchase/churn/CLV models", runModels},
 		"admin-key": {"rotate the admin API key of the management API", runAdminKey},
 		"bench":     {"benchmarks that print figures (ingest, lookup)", runBench},
 		"version":   {"print the version", runVersion},

@@ -34,6 +34,10 @@ type Pipeline struct {
 	Log       *slog.Logger
 	// OnProcessed, if set, is called after each committed batch.
 	OnProcessed func(n int, lastSeq int64)
+	// AfterBatch, if set, is called after each committed batch with the
+	// customers whose orders changed (new orders or merges), so that their
+	// predictions follow within the second.
+	AfterBatch func(ctx context.Context, customers []string)
 
 	wake chan struct{}
 	once sync.Once
@@ -91,6 +95,7 @@ func (p *Pipeline) Step(ctx context.Context) (int, error) {
 		it.ids = identity.Of(&it.ev, it.traits)
 		items = append(items, it)
 	}
+	var changed []string
 	err = p.Store.Process(ctx, func(tx store.Tx) error {
 		b, err := newBatch(tx, items)
 		if err != nil {
@@ -104,6 +109,7 @@ func (p *Pipeline) Step(ctx context.Context) (int, error) {
 		if err := b.flush(); err != nil {
 			return err
 		}
+		changed = b.orderCustomers()
 		return tx.AdvanceCursor(CursorName, cur, last)
 	})
 	if err != nil {
@@ -111,6 +117,9 @@ func (p *Pipeline) Step(ctx context.Context) (int, error) {
 	}
 	if p.OnProcessed != nil {
 		p.OnProcessed(len(evs), last)
+	}
+	if p.AfterBatch != nil && len(changed) > 0 {
+		p.AfterBatch(ctx, changed)
 	}
 	return len(evs), nil
 }
@@ -333,6 +342,24 @@ func (b *batch) apply(it *item) error {
 	}
 	target.Apply(ev, it.traits, order)
 	return nil
+}
+
+// orderCustomers lists the surviving customers whose orders changed in the
+// batch: new orders, or orders brought over by a merge.
+func (b *batch) orderCustomers() []string {
+	set := map[string]bool{}
+	for _, o := range b.orders {
+		set[o.CustomerID] = true
+	}
+	for from := range b.into {
+		set[b.resolve(from)] = true
+	}
+	out := make([]string, 0, len(set))
+	for c := range set {
+		out = append(out, c)
+	}
+	sort.Strings(out)
+	return out
 }
 
 func (b *batch) flush() error {
