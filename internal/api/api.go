@@ -1,6 +1,7 @@
-// Package api is the JSON management API under /api/. Every route needs the
-// admin API key (Authorization: Bearer ...). openapi.json documents the
-// routes; a test keeps the two in step.
+// Package api is the JSON management API under /api/. Every route needs a
+// login or an API key (package auth) and a permission of its own (the
+// route table). openapi.json documents the routes; a test keeps the two in
+// step.
 package api
 
 import (
@@ -14,6 +15,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/kunding/kunding/internal/audit"
 	"github.com/kunding/kunding/internal/auth"
 	"github.com/kunding/kunding/internal/identity"
 	"github.com/kunding/kunding/internal/profile"
@@ -30,6 +32,9 @@ type API struct {
 	Log   *slog.Logger
 	// OnKeysChanged is called after a write key changed (to drop caches).
 	OnKeysChanged func()
+	// Auth authenticates requests and checks permissions; nil: a Service
+	// with default options on Store.
+	Auth *auth.Service
 }
 
 // Route is one documented route of the API.
@@ -37,55 +42,56 @@ type Route struct {
 	Method  string
 	Pattern string
 	handler func(*API, http.ResponseWriter, *http.Request)
+	// Perm is what a caller needs: a role of a logged-in user or a scope
+	// of an API key (see auth.Permission).
+	Perm auth.Permission
 }
 
 // Routes lists every route; Register and the OpenAPI test both use it.
 func Routes() []Route {
 	return []Route{
-		{"GET", "/api/openapi.json", (*API).openapi},
-		{"GET", "/api/stats", (*API).stats},
-		{"GET", "/api/sources", (*API).listSources},
-		{"POST", "/api/sources", (*API).createSource},
-		{"GET", "/api/sources/{id}", (*API).getSource},
-		{"GET", "/api/sources/{id}/rejected", (*API).rejected},
-		{"GET", "/api/customers", (*API).searchCustomers},
-		{"GET", "/api/customers/{id}", (*API).getCustomer},
-		{"GET", "/api/customers/{id}/timeline", (*API).timeline},
+		{"GET", "/api/openapi.json", (*API).openapi, auth.PermAuthenticated},
+		{"GET", "/api/stats", (*API).stats, auth.PermRead},
+		{"GET", "/api/sources", (*API).listSources, auth.PermSourcesRead},
+		{"POST", "/api/sources", (*API).createSource, auth.PermSourcesWrite},
+		{"GET", "/api/sources/{id}", (*API).getSource, auth.PermSourcesRead},
+		{"GET", "/api/sources/{id}/rejected", (*API).rejected, auth.PermSourcesRead},
+		{"GET", "/api/customers", (*API).searchCustomers, auth.PermCustomers},
+		{"GET", "/api/customers/{id}", (*API).getCustomer, auth.PermCustomers},
+		{"GET", "/api/customers/{id}/timeline", (*API).timeline, auth.PermCustomers},
+		{"GET", "/api/customers/{id}/export", (*API).exportCustomer, auth.PermGDPR},
+		{"POST", "/api/customers/{id}/erase", (*API).eraseCustomer, auth.PermGDPR},
+		{"GET", "/api/me", (*API).me, auth.PermAuthenticated},
+		{"GET", "/api/users", (*API).listUsers, auth.PermUsers},
+		{"POST", "/api/users", (*API).createUser, auth.PermUsers},
+		{"GET", "/api/users/{id}", (*API).getUser, auth.PermUsers},
+		{"PATCH", "/api/users/{id}", (*API).updateUser, auth.PermUsers},
+		{"GET", "/api/departments", (*API).listDepartments, auth.PermAuthenticated},
+		{"POST", "/api/departments", (*API).createDepartment, auth.PermUsers},
+		{"GET", "/api/apikeys", (*API).listAPIKeys, auth.PermUsers},
+		{"POST", "/api/apikeys", (*API).createAPIKey, auth.PermUsers},
+		{"DELETE", "/api/apikeys/{id}", (*API).revokeAPIKey, auth.PermUsers},
+		{"GET", "/api/audit", (*API).listAudit, auth.PermAudit},
 	}
 }
 
-// Register adds the routes to mux, each behind the API key check.
+// Register adds the routes to mux, each behind authentication (auth's
+// APIAuth: API key, bootstrap key or session with CSRF token) and the
+// route's permission.
 func (a *API) Register(mux *http.ServeMux) {
+	if a.Auth == nil {
+		a.Auth = auth.NewService(a.Store, auth.Options{Log: a.Log})
+	}
 	for _, r := range Routes() {
 		h := r.handler
-		mux.Handle(r.Method+" "+r.Pattern, a.authenticated(func(w http.ResponseWriter, req *http.Request) { h(a, w, req) }))
+		mux.Handle(r.Method+" "+r.Pattern, a.Auth.APIAuth(auth.RequirePermission(r.Perm)(
+			http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) { h(a, w, req) }))))
 	}
 	// Anything else under /api/ is a JSON 404 (after authentication, so that
 	// the route table is not revealed to strangers).
-	mux.Handle("/api/", a.authenticated(func(w http.ResponseWriter, r *http.Request) {
+	mux.Handle("/api/", a.Auth.APIAuth(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, fmt.Sprintf("no route %s %s", r.Method, r.URL.Path))
-	}))
-}
-
-func (a *API) authenticated(h http.HandlerFunc) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		key, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
-		if !ok {
-			w.Header().Set("WWW-Authenticate", `Bearer realm="kunding"`)
-			writeError(w, http.StatusUnauthorized, "missing API key: send Authorization: Bearer <key>")
-			return
-		}
-		if err := auth.CheckAdminKey(r.Context(), a.Store, key); err != nil {
-			if errors.Is(err, auth.ErrUnauthorized) {
-				w.Header().Set("WWW-Authenticate", `Bearer realm="kunding"`)
-				writeError(w, http.StatusUnauthorized, "wrong API key")
-				return
-			}
-			a.fail(w, err)
-			return
-		}
-		h(w, r)
-	})
+	})))
 }
 
 func writeJSON(w http.ResponseWriter, code int, v any) {
@@ -105,8 +111,13 @@ func (a *API) fail(w http.ResponseWriter, err error) {
 	switch {
 	case errors.Is(err, store.ErrNotFound):
 		writeError(w, http.StatusNotFound, err.Error())
-	case errors.Is(err, store.ErrConflict):
+	case errors.Is(err, store.ErrConflict), errors.Is(err, auth.ErrLastAdmin):
 		writeError(w, http.StatusConflict, err.Error())
+	case errors.Is(err, auth.ErrInvalid):
+		writeError(w, http.StatusBadRequest, err.Error())
+	case errors.Is(err, store.ErrPending):
+		w.Header().Set("Retry-After", "5")
+		writeError(w, http.StatusServiceUnavailable, err.Error()+"; try again in a few seconds")
 	default:
 		log := a.Log
 		if log == nil {
@@ -163,6 +174,10 @@ func (a *API) createSource(w http.ResponseWriter, r *http.Request) {
 			writeError(w, http.StatusBadRequest, err.Error())
 			return
 		}
+		a.fail(w, err)
+		return
+	}
+	if err := audit.Record(r.Context(), a.Store, audit.Entry{Action: audit.SourceCreate, Target: src.ID}); err != nil {
 		a.fail(w, err)
 		return
 	}
@@ -256,9 +271,18 @@ func (a *API) searchCustomers(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	out := make([]customerSummary, 0, len(ps))
+	ids := make([]string, 0, len(ps))
 	for _, p := range ps {
 		out = append(out, customerSummary{ID: p.CustomerID, Name: p.Name, Email: p.Email, Phone: p.Phone,
 			LastSeen: p.LastSeen, Orders: p.Orders, Revenue: p.Revenue(), EventsCnt: p.Events})
+		ids = append(ids, p.CustomerID)
+	}
+	// Who saw which customers in a result list; the query itself may be a
+	// person's e-mail address and is not recorded.
+	if err := audit.Record(r.Context(), a.Store, audit.Entry{Action: audit.CustomerSearch,
+		Detail: fmt.Sprintf("%d results: %s", len(ids), strings.Join(ids, " "))}); err != nil {
+		a.fail(w, err)
+		return
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"customers": out})
 }
@@ -340,6 +364,10 @@ func (a *API) getCustomer(w http.ResponseWriter, r *http.Request) {
 	if c.ID != id {
 		c.RequestedID = id
 	}
+	if err := audit.Record(r.Context(), a.Store, audit.Entry{Action: audit.CustomerView, Target: c.ID}); err != nil {
+		a.fail(w, err)
+		return
+	}
 	writeJSON(w, http.StatusOK, c)
 }
 
@@ -386,6 +414,10 @@ func (a *API) timeline(w http.ResponseWriter, r *http.Request) {
 	for _, e := range es {
 		out = append(out, TimelineEvent{Seq: e.Seq, Type: e.Type, Name: e.Name, Timestamp: e.Timestamp,
 			SourceID: e.SourceID, SourceName: e.SourceName, Event: e.Body})
+	}
+	if err := audit.Record(r.Context(), a.Store, audit.Entry{Action: audit.CustomerView, Target: p.CustomerID, Detail: "timeline"}); err != nil {
+		a.fail(w, err)
+		return
 	}
 	resp := map[string]any{"customerId": p.CustomerID, "events": out}
 	if len(es) == limit {

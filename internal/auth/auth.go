@@ -1,6 +1,11 @@
-// Package auth holds the credentials of the management API. Until the user
-// system exists, one admin API key guards /api/: created on first start,
-// shown once, stored only as a hash.
+// Package auth is the user system of Kunding: users with roles and
+// departments, passwords (argon2id), login with rate limiting, sessions in
+// cookies, CSRF tokens, API keys with scopes, and the checks of roles,
+// scopes and permissions that the web app and the management API use.
+//
+// The bootstrap admin key (this file) guards /api/ on a fresh installation:
+// created on first start, shown once, stored only as a hash. It works until
+// the first admin user exists; then users log in and programs use API keys.
 package auth
 
 import (

@@ -41,6 +41,10 @@ type Config struct {
 	Log   *slog.Logger
 	// AdminKeyOut receives the admin key when it is created on first start.
 	AdminKeyOut func(key string)
+	// SecureCookies marks session cookies Secure even on plain HTTP (behind
+	// a TLS-terminating proxy); TrustProxy believes X-Forwarded-For/-Proto.
+	SecureCookies bool
+	TrustProxy    bool
 }
 
 // DBPath is where the SQLite file lives in a data directory.
@@ -69,7 +73,9 @@ type Server struct {
 	Store    store.Store
 	Metrics  *metrics.Metrics
 	Pipeline *pipeline.Pipeline
-	Addr     string // the address actually listened on
+	// Auth is the user system: sessions, CSRF, API keys, permissions.
+	Auth *auth.Service
+	Addr string // the address actually listened on
 
 	http     *http.Server
 	appender *collect.Appender
@@ -118,7 +124,8 @@ func serve(st store.Store, ln net.Listener, cfg Config, log *slog.Logger) *Serve
 	}
 	ap := collect.NewAppender(st, m, q, pl.Wake)
 	coll := &collect.Collector{Store: st, Appender: ap, Metrics: m, Log: log}
-	ap2 := &api.API{Store: st, Log: log, OnKeysChanged: coll.ForgetKeys}
+	authSvc := auth.NewService(st, auth.Options{Secure: cfg.SecureCookies, TrustProxy: cfg.TrustProxy, Log: log})
+	ap2 := &api.API{Store: st, Log: log, OnKeysChanged: coll.ForgetKeys, Auth: authSvc}
 
 	mux := http.NewServeMux()
 	coll.Register(mux)
@@ -136,7 +143,7 @@ func serve(st store.Store, ln net.Listener, cfg Config, log *slog.Logger) *Serve
 	})
 	mux.Handle("GET /metrics", promhttp.HandlerFor(m.Registry, promhttp.HandlerOpts{}))
 
-	s := &Server{Store: st, Metrics: m, Pipeline: pl, Addr: ln.Addr().String(), appender: ap, log: log, workers: make(chan struct{})}
+	s := &Server{Store: st, Metrics: m, Pipeline: pl, Auth: authSvc, Addr: ln.Addr().String(), appender: ap, log: log, workers: make(chan struct{})}
 	s.http = &http.Server{
 		Handler:           instrument(mux, m),
 		ReadHeaderTimeout: 10 * time.Second,

@@ -191,6 +191,11 @@ type Store interface {
 	// cursor (zero value: from the newest).
 	Timeline(ctx context.Context, customerID string, before TimelineCursor, limit int) ([]TimelineEntry, error)
 	Stats(ctx context.Context) (Stats, error)
+
+	// Users, sessions, API keys and the audit log (access.go).
+	Access
+	// GDPR erasure (access.go).
+	Privacy
 }
 
 // TimelineCursor is the position after the last entry of a timeline page.

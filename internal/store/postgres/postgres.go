@@ -43,6 +43,10 @@ type Store = sqlstore.Store
 // appendLockKey is the advisory lock that orders appends to the event log.
 const appendLockKey = 0x4b756e64 // "Kund"
 
+// derivedLockKey is the advisory lock of the transactions that write the
+// derived read models (appendLockKey+1 guards migrations).
+const derivedLockKey = appendLockKey + 2
+
 // Dialect is what PostgreSQL needs of the shared SQL.
 var Dialect = sqlstore.Dialect{
 	Name: "postgres",
@@ -53,6 +57,13 @@ var Dialect = sqlstore.Dialect{
 		return err
 	},
 	BulkAppend: bulkAppend,
+	LockDerived: func(ctx context.Context, tx *sql.Tx) error {
+		// The pipeline, a rebuild and a GDPR erasure write the read models
+		// one at a time: an erasure must not interleave with a batch that
+		// read the person's identities before it.
+		_, err := tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock($1)`, int64(derivedLockKey))
+		return err
+	},
 	IsUnique: func(err error) bool {
 		var pe *pgconn.PgError
 		return errors.As(err, &pe) && pe.Code == "23505"

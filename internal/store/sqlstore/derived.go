@@ -19,6 +19,11 @@ func (s *Store) Process(ctx context.Context, fn func(tx store.Tx) error) error {
 		return s.wrap(err)
 	}
 	defer sqlTx.Rollback()
+	if s.d.LockDerived != nil {
+		if err := s.d.LockDerived(ctx, sqlTx); err != nil {
+			return s.wrap(err)
+		}
+	}
 	if err := fn(&tx{ctx: ctx, tx: sqlTx, c: s.ws}); err != nil {
 		return s.wrap(err)
 	}

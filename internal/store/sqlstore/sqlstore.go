@@ -25,6 +25,11 @@ type Dialect struct {
 	// BulkAppend, if set, appends large batches (imports) by a faster path,
 	// PostgreSQL's COPY; it marks new events in flags.
 	BulkAppend func(ctx context.Context, db *sql.DB, recs []store.Record, flags *NewFlags) error
+	// LockDerived, if set, runs first in every transaction that writes the
+	// derived read models (the pipeline's, a rebuild's reset, a GDPR
+	// erasure), so that they exclude each other. SQLite needs none: its
+	// write transactions begin IMMEDIATE and so exclude each other already.
+	LockDerived func(ctx context.Context, tx *sql.Tx) error
 	// IsUnique tells a unique-constraint violation.
 	IsUnique func(err error) bool
 	// IsUnavailable tells an error of an unreachable database.
@@ -417,6 +422,11 @@ func (s *Store) ResetDerived(ctx context.Context) error {
 		return err
 	}
 	defer tx.Rollback()
+	if s.d.LockDerived != nil {
+		if err := s.d.LockDerived(ctx, tx); err != nil {
+			return err
+		}
+	}
 	for _, t := range []string{"customers", "identities", "profiles", "timeline", "orders", "merges", "identity_conflicts", "cursors"} {
 		if _, err := tx.ExecContext(ctx, `DELETE FROM `+t); err != nil {
 			return fmt.Errorf("reset %s: %w", t, err)
