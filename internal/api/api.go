@@ -19,6 +19,7 @@ import (
 	"github.com/kunding/kunding/internal/auth"
 	"github.com/kunding/kunding/internal/identity"
 	"github.com/kunding/kunding/internal/profile"
+	"github.com/kunding/kunding/internal/scoring"
 	"github.com/kunding/kunding/internal/source"
 	"github.com/kunding/kunding/internal/store"
 )
@@ -72,6 +73,7 @@ func Routes() []Route {
 		{"POST", "/api/apikeys", (*API).createAPIKey, auth.PermUsers},
 		{"DELETE", "/api/apikeys/{id}", (*API).revokeAPIKey, auth.PermUsers},
 		{"GET", "/api/audit", (*API).listAudit, auth.PermAudit},
+		{"GET", "/api/models", (*API).getModel, auth.PermRead},
 	}
 }
 
@@ -309,6 +311,8 @@ type Customer struct {
 	Identities        []store.IdentityRow        `json:"identities"`
 	Merges            []store.Merge              `json:"merges"`
 	Conflicts         []store.Conflict           `json:"conflicts"`
+	// Predictions are absent until a model is fitted (kunding models fit).
+	Predictions *store.Prediction `json:"predictions,omitempty"`
 }
 
 // View assembles the API view of a customer.
@@ -345,6 +349,15 @@ func View(r *http.Request, s store.Store, p profile.Profile, now time.Time) (Cus
 	}
 	if c.Conflicts == nil {
 		c.Conflicts = []store.Conflict{}
+	}
+	if ps, ok := s.(store.PredictionStore); ok {
+		pr, err := ps.Prediction(r.Context(), p.CustomerID)
+		switch {
+		case err == nil:
+			c.Predictions = &pr
+		case !errors.Is(err, store.ErrNotFound):
+			return c, err
+		}
 	}
 	return c, nil
 }
@@ -425,4 +438,17 @@ func (a *API) timeline(w http.ResponseWriter, r *http.Request) {
 		resp["next"] = fmt.Sprintf("%d:%d", last.Timestamp.UnixMilli(), last.Seq)
 	}
 	writeJSON(w, http.StatusOK, resp)
+}
+
+func (a *API) getModel(w http.ResponseWriter, r *http.Request) {
+	m, err := scoring.Load(r.Context(), a.Store)
+	if errors.Is(err, scoring.ErrNoModel) {
+		writeError(w, http.StatusNotFound, err.Error())
+		return
+	}
+	if err != nil {
+		a.fail(w, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, m)
 }
