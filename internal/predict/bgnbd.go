@@ -208,19 +208,37 @@ func (m bgnbd) pAlive(c Customer) float64 {
 //	(a+b+x-1+m)/(a-1) · [1 - ((α+T)/(α+T+t))^(r+x) ·
 //	  2F1(r+x, b+x+m; a+b+x-1+m; t/(α+T+t))] · P(alive)
 func (m bgnbd) conditionalExpected(c Customer, t float64) float64 {
-	if t <= 0 {
-		return 0
-	}
+	var out [1]float64
+	m.conditionalExpectedAt(c, []float64{t}, out[:])
+	return out[0]
+}
+
+// conditionalExpectedAt sets out[j] = E[Y(ts[j]) | x, t_x, T], with the
+// work that does not depend on t (P(alive), the 2F1 series) shared.
+func (m bgnbd) conditionalExpectedAt(c Customer, ts, out []float64) {
 	mm := 0.0
 	if m.modified {
 		mm = 1
 	}
 	r, alpha, a, b, x := m.r, m.alpha, m.a, m.b, c.X
 	aT := alpha + c.T
-	z := t / (aT + t)
-	h := mathext.Hypergeo(r+x, b+x+mm, a+b+x-1+mm, z)
-	bracket := 1 - math.Exp((r+x)*math.Log(aT/(aT+t)))*h
-	return (a + b + x - 1 + mm) / (a - 1) * bracket * m.pAlive(c)
+	var buf [32]float64
+	zs := buf[:0]
+	if len(ts) > len(buf) {
+		zs = make([]float64, 0, len(ts))
+	}
+	for _, t := range ts {
+		zs = append(zs, math.Max(t, 0)/(aT+math.Max(t, 0)))
+	}
+	hyp2f1Many(r+x, b+x+mm, a+b+x-1+mm, zs, out)
+	scale := (a + b + x - 1 + mm) / (a - 1) * m.pAlive(c)
+	for j, t := range ts {
+		if t <= 0 {
+			out[j] = 0
+			continue
+		}
+		out[j] = scale * (1 - math.Exp((r+x)*math.Log(aT/(aT+t)))*out[j])
+	}
 }
 
 // expected is E[X(t)] for a customer just acquired (eq. 9 of the BG/NBD
@@ -233,9 +251,9 @@ func (m bgnbd) expected(t float64) float64 {
 	z := t / (alpha + t)
 	pow := math.Exp(r * math.Log(alpha/(alpha+t)))
 	if m.modified {
-		return b / (a - 1) * (1 - pow*mathext.Hypergeo(r, b+1, a+b, z))
+		return b / (a - 1) * (1 - pow*hyp2f1One(r, b+1, a+b, z))
 	}
-	return (a + b - 1) / (a - 1) * (1 - pow*mathext.Hypergeo(r, b, a+b-1, z))
+	return (a + b - 1) / (a - 1) * (1 - pow*hyp2f1One(r, b, a+b-1, z))
 }
 
 // probN is P(X(t) = n) for a customer just acquired (eq. 8 of the BG/NBD
@@ -297,6 +315,10 @@ func (m BGNBD) ConditionalExpected(c Customer, t float64) float64 {
 	return m.core().conditionalExpected(c, t)
 }
 
+func (m BGNBD) conditionalExpectedAt(c Customer, ts, out []float64) {
+	m.core().conditionalExpectedAt(c, ts, out)
+}
+
 // Expected is E[X(t)], the expected repeat transactions in the first t after
 // a new customer's first purchase.
 func (m BGNBD) Expected(t float64) float64 { return m.core().expected(t) }
@@ -327,6 +349,10 @@ func (m MBGNBD) PAlive(c Customer) float64 { return m.core().pAlive(c) }
 // of a customer with history c.
 func (m MBGNBD) ConditionalExpected(c Customer, t float64) float64 {
 	return m.core().conditionalExpected(c, t)
+}
+
+func (m MBGNBD) conditionalExpectedAt(c Customer, ts, out []float64) {
+	m.core().conditionalExpectedAt(c, ts, out)
 }
 
 // Expected is E[X(t)] for a new customer.

@@ -56,14 +56,30 @@ func CLV(m TransactionModel, c Customer, spend float64, o CLVOptions) (float64, 
 		p = 1
 	}
 	periods := int(math.Ceil(o.Horizon/p - 1e-9))
+	ts := make([]float64, periods)
+	for k := range ts {
+		ts[k] = math.Min(float64(k+1)*p, o.Horizon)
+	}
+	cum := make([]float64, periods)
+	if cm, ok := m.(multiHorizon); ok {
+		cm.conditionalExpectedAt(c, ts, cum)
+	} else {
+		for k, t := range ts {
+			cum[k] = m.ConditionalExpected(c, t)
+		}
+	}
 	var value, prev float64
 	disc := 1.0
-	for k := 1; k <= periods; k++ {
-		t := math.Min(float64(k)*p, o.Horizon)
-		cum := m.ConditionalExpected(c, t)
+	for _, e := range cum {
 		disc /= 1 + o.DiscountRate
-		value += (cum - prev) * disc
-		prev = cum
+		value += (e - prev) * disc
+		prev = e
 	}
 	return value * spend * o.Margin, nil
+}
+
+// multiHorizon is a model that shares the per-customer work of
+// ConditionalExpected across many horizons.
+type multiHorizon interface {
+	conditionalExpectedAt(c Customer, ts, out []float64)
 }

@@ -42,7 +42,7 @@ type Fit struct {
 	N           float64       // customers fitted (sum of weights)
 	Rows        int           // distinct rows after compression
 	Iterations  int           // optimiser major iterations
-	Evaluations int           // likelihood evaluations
+	Evaluations int           // likelihood and gradient evaluations
 	Duration    time.Duration // wall time of the fit
 }
 
@@ -75,9 +75,12 @@ func maximise(obj objective, init []float64, n float64, rows int, opts FitOption
 		}
 		return v
 	}
-	grad := obj.grad
-	if grad == nil {
-		grad = func(g, x []float64) { fd.Gradient(g, f, x, &fd.Settings{Formula: fd.Central}) }
+	grad := func(g, x []float64) { fd.Gradient(g, f, x, &fd.Settings{Formula: fd.Central}) }
+	if obj.grad != nil {
+		grad = func(g, x []float64) {
+			evals++
+			obj.grad(g, x)
+		}
 	}
 	x0 := make([]float64, len(init))
 	for i, v := range init {
@@ -92,9 +95,10 @@ func maximise(obj objective, init []float64, n float64, rows int, opts FitOption
 	}
 	settings := func() *optimize.Settings {
 		return &optimize.Settings{
-			// The objective is per customer; 1e-9 per customer leaves the
-			// parameters far more exact than their standard errors.
-			GradientThreshold: 1e-9,
+			// The objective is per customer; 1e-8 per customer leaves the
+			// parameters far more exact than their standard errors, and is
+			// above the rounding noise of a sum over many customers.
+			GradientThreshold: 1e-8,
 			Converger:         &optimize.FunctionConverge{Absolute: 1e-13, Relative: 1e-13, Iterations: 25},
 			MajorIterations:   maxIter,
 		}
@@ -105,7 +109,7 @@ func maximise(obj objective, init []float64, n float64, rows int, opts FitOption
 	if res != nil {
 		iters += res.MajorIterations
 	}
-	if err != nil || res == nil || !acceptable(res, grad) {
+	if res == nil || !acceptable(res, grad) {
 		from := x0
 		if res != nil && finite(res.F) {
 			from = res.X
@@ -117,19 +121,25 @@ func maximise(obj objective, init []float64, n float64, rows int, opts FitOption
 		if nm != nil {
 			iters += nm.MajorIterations
 		}
-		if err2 == nil && nm != nil && finite(nm.F) {
-			res, err = optimize.Minimize(p, nm.X, settings(), &optimize.BFGS{})
-			if res != nil {
-				iters += res.MajorIterations
+		if err2 != nil {
+			err = err2
+		}
+		if nm != nil && finite(nm.F) {
+			polished, err3 := optimize.Minimize(p, nm.X, settings(), &optimize.BFGS{})
+			if polished != nil {
+				iters += polished.MajorIterations
 			}
-			if err != nil || res == nil || !acceptable(res, grad) {
-				// BFGS could not polish it; accept the simplex optimum if
-				// the gradient there is small.
-				res, err = nm, nil
+			// Unless BFGS polished it, the simplex optimum stands if the
+			// gradient there is small.
+			res = nm
+			if polished != nil && acceptable(polished, grad) {
+				res = polished
+			} else if err3 != nil {
+				err = err3
 			}
 		}
 	}
-	if err != nil || res == nil || !finite(res.F) || !acceptable(res, grad) {
+	if res == nil || !acceptable(res, grad) {
 		detail := "no result"
 		if res != nil {
 			detail = fmt.Sprintf("status %v, -LL/N %v", res.Status, res.F)
@@ -148,7 +158,11 @@ func maximise(obj objective, init []float64, n float64, rows int, opts FitOption
 	}
 	fit := Fit{LogLik: -res.F * n, N: n, Rows: rows, Iterations: iters}
 	if !opts.SkipSE {
-		fit.SE = standardErrors(f, res.X, params, n)
+		var analytic func(g, x []float64)
+		if obj.grad != nil {
+			analytic = grad
+		}
+		fit.SE = standardErrors(f, analytic, res.X, params, n)
 	}
 	fit.Evaluations = evals
 	fit.Duration = time.Since(start)
@@ -156,8 +170,9 @@ func maximise(obj objective, init []float64, n float64, rows int, opts FitOption
 }
 
 // acceptable: the optimiser stopped at a finite point where the gradient of
-// the per-customer objective is negligible (some statuses, such as a failed
-// line search at the optimum's rounding noise, still end there).
+// the per-customer objective is negligible. A line search that fails in the
+// rounding noise right at the optimum returns an error but a good point, so
+// the gradient decides, not the status.
 func acceptable(res *optimize.Result, grad func(g, x []float64)) bool {
 	if !finite(res.F) {
 		return false
@@ -170,7 +185,7 @@ func acceptable(res *optimize.Result, grad func(g, x []float64)) bool {
 	g := make([]float64, len(res.X))
 	grad(g, res.X)
 	for _, v := range g {
-		if !(math.Abs(v) < 1e-5) {
+		if !(math.Abs(v) < 1e-6) {
 			return false
 		}
 	}
@@ -178,15 +193,27 @@ func acceptable(res *optimize.Result, grad func(g, x []float64)) bool {
 }
 
 // standardErrors inverts the observed information (the Hessian of -LL in
-// log-parameters) and maps it back with the delta method.
-func standardErrors(f func([]float64) float64, logp, params []float64, n float64) []float64 {
+// log-parameters) and maps it back with the delta method. With an analytic
+// gradient the Hessian is its central-difference Jacobian (2k gradients,
+// more exact than second differences of f); otherwise second differences.
+func standardErrors(f func([]float64) float64, grad func(g, x []float64), logp, params []float64, n float64) []float64 {
 	k := len(logp)
-	var h mat.SymDense
-	fd.Hessian(&h, f, logp, &fd.Settings{Formula: fd.Central, Step: 1e-4})
-	h.ScaleSym(n, &h) // f is per customer
+	h := mat.NewSymDense(k, nil)
+	if grad != nil {
+		jac := mat.NewDense(k, k, nil)
+		fd.Jacobian(jac, func(y, x []float64) { grad(y, x) }, logp, &fd.JacobianSettings{Formula: fd.Central})
+		for i := range k {
+			for j := i; j < k; j++ {
+				h.SetSym(i, j, (jac.At(i, j)+jac.At(j, i))/2)
+			}
+		}
+	} else {
+		fd.Hessian(h, f, logp, &fd.Settings{Formula: fd.Central, Step: 1e-4})
+	}
+	h.ScaleSym(n, h) // f is per customer
 	se := make([]float64, k)
 	var chol mat.Cholesky
-	if !chol.Factorize(&h) {
+	if !chol.Factorize(h) {
 		for i := range se {
 			se[i] = math.NaN()
 		}
