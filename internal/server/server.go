@@ -26,6 +26,7 @@ import (
 	"github.com/kunding/kunding/internal/store"
 	"github.com/kunding/kunding/internal/store/postgres"
 	"github.com/kunding/kunding/internal/store/sqlite"
+	"github.com/kunding/kunding/internal/web"
 )
 
 // Config is what `kunding serve` is given.
@@ -142,6 +143,8 @@ func serve(st store.Store, ln net.Listener, cfg Config, log *slog.Logger) *Serve
 		w.Write([]byte(`{"status":"ok"}` + "\n"))
 	})
 	mux.Handle("GET /metrics", promhttp.HandlerFor(m.Registry, promhttp.HandlerOpts{}))
+	// The web app takes every path the routes above leave: / and its pages.
+	mux.Handle("/", web.MustNew(web.Config{Store: st, Auth: authSvc, Log: log, OnKeysChanged: coll.ForgetKeys}))
 
 	s := &Server{Store: st, Metrics: m, Pipeline: pl, Auth: authSvc, Addr: ln.Addr().String(), appender: ap, log: log, workers: make(chan struct{})}
 	s.http = &http.Server{

@@ -186,6 +186,11 @@ func (t *tx) MoveCustomer(m store.Merge) error {
 			return err
 		}
 	}
+	// The merged-away customer's predictions are void; the survivor is
+	// rescored after the batch.
+	if _, err := t.c.txExec(t.ctx, t.tx, `DELETE FROM predictions WHERE customer_id = $1`, m.From); err != nil {
+		return err
+	}
 	_, err := t.c.txExec(t.ctx, t.tx, `INSERT INTO merges(from_customer, into_customer, reason, seq, at) VALUES ($1, $2, $3, $4, $5)`,
 		m.From, m.Into, m.Reason, m.Seq, ms(m.At))
 	return err

@@ -427,7 +427,7 @@ func (s *Store) ResetDerived(ctx context.Context) error {
 			return err
 		}
 	}
-	for _, t := range []string{"customers", "identities", "profiles", "timeline", "orders", "merges", "identity_conflicts", "cursors"} {
+	for _, t := range []string{"customers", "identities", "profiles", "timeline", "orders", "merges", "identity_conflicts", "predictions", "cursors"} {
 		if _, err := tx.ExecContext(ctx, `DELETE FROM `+t); err != nil {
 			return fmt.Errorf("reset %s: %w", t, err)
 		}
