@@ -207,6 +207,12 @@ func (m bgnbd) pAlive(c Customer) float64 {
 //
 //	(a+b+x-1+m)/(a-1) · [1 - ((α+T)/(α+T+t))^(r+x) ·
 //	  2F1(r+x, b+x+m; a+b+x-1+m; t/(α+T+t))] · P(alive)
+//
+// Euler's transformation 2F1(A,B;C;z) = (1-z)^(C-A-B) 2F1(C-A,C-B;C;z)
+// turns the bracket into 1 - (1-z)^(a-1) · 2F1(a+b-1+m-r, a-1; a+b+x-1+m; z),
+// with 1-z = (α+T)/(α+T+t): the power of x cancels and the series' terms
+// fall off like k^-(r+x+2-a) instead of growing like k^(r+x-a), so it needs
+// a few dozen terms even for heavy buyers.
 func (m bgnbd) conditionalExpected(c Customer, t float64) float64 {
 	var out [1]float64
 	m.conditionalExpectedAt(c, []float64{t}, out[:])
@@ -222,38 +228,36 @@ func (m bgnbd) conditionalExpectedAt(c Customer, ts, out []float64) {
 	}
 	r, alpha, a, b, x := m.r, m.alpha, m.a, m.b, c.X
 	aT := alpha + c.T
-	var buf [32]float64
+	var buf [64]float64
 	zs := buf[:0]
 	if len(ts) > len(buf) {
 		zs = make([]float64, 0, len(ts))
 	}
 	for _, t := range ts {
-		zs = append(zs, math.Max(t, 0)/(aT+math.Max(t, 0)))
+		t = math.Max(t, 0)
+		zs = append(zs, t/(aT+t))
 	}
-	hyp2f1Many(r+x, b+x+mm, a+b+x-1+mm, zs, out)
+	hyp2f1Many(a+b-1+mm-r, a-1, a+b+x-1+mm, zs, out)
 	scale := (a + b + x - 1 + mm) / (a - 1) * m.pAlive(c)
-	for j, t := range ts {
-		if t <= 0 {
-			out[j] = 0
-			continue
-		}
-		out[j] = scale * (1 - math.Exp((r+x)*math.Log(aT/(aT+t)))*out[j])
+	for j, z := range zs {
+		out[j] = scale * (1 - math.Exp((a-1)*math.Log1p(-z))*out[j])
 	}
 }
 
 // expected is E[X(t)] for a customer just acquired (eq. 9 of the BG/NBD
-// paper; for MBG/NBD b/(a-1)·[1 - (α/(α+t))^r 2F1(r, b+1; a+b; t/(α+t))]).
+// paper; for MBG/NBD b/(a-1)·[1 - (α/(α+t))^r 2F1(r, b+1; a+b; t/(α+t))]),
+// with the bracket Euler-transformed as in conditionalExpected.
 func (m bgnbd) expected(t float64) float64 {
 	if t <= 0 {
 		return 0
 	}
 	r, alpha, a, b := m.r, m.alpha, m.a, m.b
 	z := t / (alpha + t)
-	pow := math.Exp(r * math.Log(alpha/(alpha+t)))
+	pow := math.Exp((a - 1) * math.Log(alpha/(alpha+t)))
 	if m.modified {
-		return b / (a - 1) * (1 - pow*hyp2f1One(r, b+1, a+b, z))
+		return b / (a - 1) * (1 - pow*hyp2f1One(a+b-r, a-1, a+b, z))
 	}
-	return (a + b - 1) / (a - 1) * (1 - pow*hyp2f1One(r, b, a+b-1, z))
+	return (a + b - 1) / (a - 1) * (1 - pow*hyp2f1One(a+b-1-r, a-1, a+b-1, z))
 }
 
 // probN is P(X(t) = n) for a customer just acquired (eq. 8 of the BG/NBD
@@ -315,10 +319,6 @@ func (m BGNBD) ConditionalExpected(c Customer, t float64) float64 {
 	return m.core().conditionalExpected(c, t)
 }
 
-func (m BGNBD) conditionalExpectedAt(c Customer, ts, out []float64) {
-	m.core().conditionalExpectedAt(c, ts, out)
-}
-
 // Expected is E[X(t)], the expected repeat transactions in the first t after
 // a new customer's first purchase.
 func (m BGNBD) Expected(t float64) float64 { return m.core().expected(t) }
@@ -349,10 +349,6 @@ func (m MBGNBD) PAlive(c Customer) float64 { return m.core().pAlive(c) }
 // of a customer with history c.
 func (m MBGNBD) ConditionalExpected(c Customer, t float64) float64 {
 	return m.core().conditionalExpected(c, t)
-}
-
-func (m MBGNBD) conditionalExpectedAt(c Customer, ts, out []float64) {
-	m.core().conditionalExpectedAt(c, ts, out)
 }
 
 // Expected is E[X(t)] for a new customer.

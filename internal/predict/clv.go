@@ -56,14 +56,24 @@ func CLV(m TransactionModel, c Customer, spend float64, o CLVOptions) (float64, 
 		p = 1
 	}
 	periods := int(math.Ceil(o.Horizon/p - 1e-9))
-	ts := make([]float64, periods)
-	for k := range ts {
-		ts[k] = math.Min(float64(k+1)*p, o.Horizon)
+	var tbuf, cbuf [64]float64
+	ts, cum := tbuf[:0], cbuf[:0]
+	if periods > len(tbuf) {
+		ts, cum = make([]float64, 0, periods), make([]float64, 0, periods)
 	}
-	cum := make([]float64, periods)
-	if cm, ok := m.(multiHorizon); ok {
-		cm.conditionalExpectedAt(c, ts, cum)
-	} else {
+	for k := range periods {
+		ts = append(ts, math.Min(float64(k+1)*p, o.Horizon))
+		cum = append(cum, 0)
+	}
+	// Concrete types, not an interface, so the buffers stay on the stack.
+	switch mm := m.(type) {
+	case BGNBD:
+		mm.core().conditionalExpectedAt(c, ts, cum)
+	case MBGNBD:
+		mm.core().conditionalExpectedAt(c, ts, cum)
+	case ParetoNBD:
+		mm.conditionalExpectedAt(c, ts, cum)
+	default:
 		for k, t := range ts {
 			cum[k] = m.ConditionalExpected(c, t)
 		}
@@ -76,10 +86,4 @@ func CLV(m TransactionModel, c Customer, spend float64, o CLVOptions) (float64, 
 		prev = e
 	}
 	return value * spend * o.Margin, nil
-}
-
-// multiHorizon is a model that shares the per-customer work of
-// ConditionalExpected across many horizons.
-type multiHorizon interface {
-	conditionalExpectedAt(c Customer, ts, out []float64)
 }

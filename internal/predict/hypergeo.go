@@ -18,11 +18,22 @@ func hyp2f1(a, b, c, z float64) float64 {
 // positive (no cancellation) and shrink by about z each; beyond z = 0.9 or
 // when the series is slow it falls back to mathext.Hypergeo with
 // derivatives in a and b by central differences.
-func hyp2f1Plus1(a, b, z float64) (f, fa, fb, fz float64) {
+func hyp2f1Plus1(a, b, z float64, withGrad bool) (f, fa, fb, fz float64) {
 	if z == 0 {
 		return 1, 0, 0, a * b / (a + 1)
 	}
-	if z <= 0.9 {
+	if z <= 0.9 && !withGrad {
+		term := 1.0 // (b)_k z^k/k!
+		for k := 0.0; k < 4000; k++ {
+			f += a / (a + k) * term
+			ratio := (b + k) * z / (k + 1)
+			if ratio < 1 && term < 1e-17*f {
+				return f, 0, 0, 0
+			}
+			term *= ratio
+		}
+	}
+	if z <= 0.9 && withGrad {
 		term, h := 1.0, 0.0 // (b)_k z^k/k!, Σ_{j<k} 1/(b+j)
 		var sumZ float64    // Σ a/(a+k)·k·term_k, = z·∂F/∂z
 		for k := 0.0; k < 4000; k++ {
@@ -40,6 +51,9 @@ func hyp2f1Plus1(a, b, z float64) (f, fa, fb, fz float64) {
 		}
 	}
 	f = mathext.Hypergeo(a, b, a+1, z)
+	if !withGrad {
+		return f, 0, 0, 0
+	}
 	fz = a * b / (a + 1) * mathext.Hypergeo(a+1, b+1, a+2, z)
 	ha, hb := 1e-5*math.Max(1, a), 1e-5*math.Max(1, b)
 	fa = (mathext.Hypergeo(a+ha, b, a+ha+1, z) - mathext.Hypergeo(a-ha, b, a-ha+1, z)) / (2 * ha)
@@ -51,9 +65,9 @@ func hyp2f1Plus1(a, b, z float64) (f, fa, fb, fz float64) {
 // the series at every z in one pass over k, so the coefficients
 // (a)_k (b)_k / ((c)_k k!) are computed once: a customer's expected
 // transactions at the twelve month-ends of a CLV horizon then cost little
-// more than one. With a, b, c > 0 and z ≥ 0 every term is positive, so the
-// sums have no cancellation; z beyond 0.85 (slow convergence) goes to
-// mathext.Hypergeo.
+// more than one. The callers pass parameters whose terms keep one sign
+// after the first few (no cancellation to speak of); |z| beyond 0.85 (slow
+// convergence) and c ≤ 0 go to mathext.Hypergeo.
 func hyp2f1Many(a, b, c float64, zs, out []float64) {
 	var buf [32]float64
 	zpow := buf[:0]
@@ -61,23 +75,28 @@ func hyp2f1Many(a, b, c float64, zs, out []float64) {
 		zpow = make([]float64, 0, len(zs))
 	}
 	zmax := 0.0
-	direct := a > 0 && b > 0 && c > 0
+	direct := c > 0
 	for j, z := range zs {
 		out[j] = 0
 		zpow = append(zpow, 1)
 		switch {
 		case z == 0:
 			out[j], zpow[j] = 1, 0
-		case !direct || z < 0 || z > 0.85:
+		case !direct || math.Abs(z) > 0.85:
 			out[j], zpow[j] = mathext.Hypergeo(a, b, c, z), 0
 		default:
-			zmax = math.Max(zmax, z)
+			zmax = math.Max(zmax, math.Abs(z))
 		}
 	}
 	if zmax == 0 {
 		return
 	}
-	coef := 1.0
+	coef, live := 1.0, 0
+	for _, zp := range zpow {
+		if zp != 0 {
+			live++
+		}
+	}
 	for k := 0.0; k < 3000; k++ {
 		for j, zp := range zpow {
 			if zp != 0 {
@@ -87,18 +106,16 @@ func hyp2f1Many(a, b, c float64, zs, out []float64) {
 		}
 		ratio := (a + k) * (b + k) / ((c + k) * (k + 1))
 		coef *= ratio
-		// Stop when the terms at the largest z shrink and the next is
-		// below rounding for every sum; the smaller z's have converged
-		// sooner.
-		if ratio*zmax < 1 {
-			done := true
+		// Once the terms shrink at the largest z they shrink at every z; a
+		// sum is done when its next term is below rounding.
+		if math.Abs(ratio)*zmax < 1 {
 			for j, zp := range zpow {
-				if zp != 0 && coef*zp > 1e-17*out[j] {
-					done = false
-					break
+				if zp != 0 && math.Abs(coef*zp) <= 1e-17*math.Abs(out[j]) {
+					zpow[j] = 0
+					live--
 				}
 			}
-			if done {
+			if live == 0 {
 				return
 			}
 		}

@@ -158,7 +158,7 @@ func (m ParetoNBD) logG(x, tau float64, g *[4]float64, withGrad bool) float64 {
 	mt := mx + tau
 	z := diff / mt
 	lm := math.Log(mt)
-	f, fa, fb, fz := hyp2f1Plus1(a, b2, z)
+	f, fa, fb, fz := hyp2f1Plus1(a, b2, z, withGrad)
 	if withGrad {
 		fa, fb, fz = fa/f, fb/f, fz/f
 		g[0] = fa - lm // ∂a/∂r = 1
