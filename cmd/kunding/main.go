@@ -40,6 +40,9 @@ func commands() map[string]command {
 		"rebuild":   {"rebuild customers and profiles from the event log", runRebuild},
 		"models":    {"fit, validate and apply the purchase/churn/CLV models", runModels},
 		"admin-key": {"rotate the admin API key of the management API", runAdminKey},
+		"users":     {"create, list and update users (login, role, department)", runUsers},
+		"apikeys":   {"create, list and revoke API keys with scopes for /api/", runAPIKeys},
+		"gdpr":      {"export or erase everything about one person", runGDPR},
 		"bench":     {"benchmarks that print figures (ingest, lookup)", runBench},
 		"version":   {"print the version", runVersion},
 	}
@@ -145,6 +148,8 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	fsync := fs.Bool("fsync", true, "fsync every commit before acknowledging (safe against power loss); false: safe against process crashes only")
 	queue := fs.Int("queue", 2048, "collection requests that may wait for a commit before 503 is answered")
 	logFormat := fs.String("log-format", "text", "log format: text or json")
+	secureCookies := fs.Bool("secure-cookies", false, "mark session cookies Secure even on plain HTTP (behind a TLS-terminating proxy)")
+	trustProxy := fs.Bool("trust-proxy", false, "take the client address and https from X-Forwarded-For/-Proto (only behind a proxy that sets them)")
 	if err := parse(fs, args); err != nil {
 		return err
 	}
@@ -157,6 +162,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	log := slog.New(h)
 	slog.SetDefault(log)
 	srv, err := server.Start(ctx, server.Config{Addr: *addr, DataDir: *sf.data, DB: *sf.db, Fsync: *fsync, Queue: *queue, Log: log,
+		SecureCookies: *secureCookies, TrustProxy: *trustProxy,
 		AdminKeyOut: func(key string) {
 			// Printed once, not logged: logs are collected and kept.
 			fmt.Fprintf(stdout, "\nAdmin API key (shown once, stored only as a hash):\n\n    %s\n\nUse it as 'Authorization: Bearer <key>' for /api/. Lost it? 'kunding admin-key rotate'.\n\n", key)

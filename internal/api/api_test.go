@@ -77,32 +77,77 @@ func do(t *testing.T, srv *httptest.Server, method, path, key, body string) (int
 
 var param = regexp.MustCompile(`\{[a-z]+\}`)
 
-// TestEveryRouteNeedsTheKey walks every registered route without a key and
-// with a wrong key.
+// TestEveryRouteNeedsTheKey walks every registered route anonymously and
+// with wrong credentials of every kind: no header, a wrong bootstrap key, a
+// wrong or revoked API key, another auth scheme, a forged session cookie.
+// Every one is refused with 401 and a JSON error.
 func TestEveryRouteNeedsTheKey(t *testing.T) {
 	eachStore(t, everyRouteNeedsTheKey)
 }
 
 func everyRouteNeedsTheKey(t *testing.T, st store.Store) {
 	srv, _, _ := setup(t, st)
+	svc := auth.NewService(st, auth.Options{})
+	k, revoked, err := svc.CreateAPIKey(context.Background(), "revoked", []auth.Scope{auth.ScopeRead, auth.ScopeWrite, auth.ScopeAdmin})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := svc.RevokeAPIKey(context.Background(), k.ID); err != nil {
+		t.Fatal(err)
+	}
 	routes := api.Routes()
-	routes = append(routes, api.Route{Method: "GET", Pattern: "/api/unknown"})
+	if len(routes) < 20 {
+		t.Fatalf("only %d routes: the walk would prove little", len(routes))
+	}
+	routes = append(routes, api.Route{Method: "GET", Pattern: "/api/unknown"}, api.Route{Method: "DELETE", Pattern: "/api/"})
+	creds := []map[string]string{
+		{},
+		{"Authorization": "Bearer kdg_admin_wrong"},
+		{"Authorization": "Bearer kdg_key_wrong"},
+		{"Authorization": "Bearer " + revoked},
+		{"Authorization": "Bearer "},
+		{"Authorization": "Basic YWRtaW46YWRtaW4="},
+		{"Cookie": auth.SessionCookie + "=forged-session-token"},
+		{"Cookie": auth.SessionCookie + "="},
+	}
 	for _, r := range routes {
 		path := param.ReplaceAllString(r.Pattern, "x")
-		for _, key := range []string{"", "kdg_admin_wrong"} {
-			code, m := do(t, srv, r.Method, path, key, "{}")
-			if code != http.StatusUnauthorized || m["error"] == "" {
-				t.Errorf("%s %s with key %q: %d %v, want 401 with error", r.Method, path, key, code, m)
+		for _, hdr := range creds {
+			code, m := doHeaders(t, srv, r.Method, path, hdr, "{}")
+			if code != http.StatusUnauthorized || m["error"] == nil || m["error"] == "" {
+				t.Errorf("%s %s with %v: %d %v, want 401 with error", r.Method, path, hdr, code, m)
 			}
 		}
 	}
+}
+
+// doHeaders is do with arbitrary request headers.
+func doHeaders(t *testing.T, srv *httptest.Server, method, path string, hdr map[string]string, body string) (int, map[string]any) {
+	t.Helper()
+	req, _ := http.NewRequest(method, srv.URL+path, strings.NewReader(body))
+	for k, v := range hdr {
+		req.Header.Set(k, v)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	var m map[string]any
+	if err := json.Unmarshal(b, &m); err != nil {
+		t.Fatalf("%s %s: answer is not JSON: %s", method, path, b)
+	}
+	return resp.StatusCode, m
 }
 
 // TestOpenAPIMatchesRoutes keeps openapi.json true: every route documented,
 // nothing documented that does not exist.
 func TestOpenAPIMatchesRoutes(t *testing.T) {
 	var doc struct {
-		Paths map[string]map[string]json.RawMessage `json:"paths"`
+		Paths map[string]map[string]struct {
+			Permission auth.Permission `json:"x-kunding-permission"`
+		} `json:"paths"`
 	}
 	if err := json.Unmarshal(api.OpenAPI, &doc); err != nil {
 		t.Fatalf("openapi.json: %v", err)
@@ -115,6 +160,9 @@ func TestOpenAPIMatchesRoutes(t *testing.T) {
 	}
 	for _, r := range api.Routes() {
 		registered = append(registered, r.Method+" "+r.Pattern)
+		if got := doc.Paths[r.Pattern][strings.ToLower(r.Method)].Permission; got != r.Perm {
+			t.Errorf("%s %s: openapi.json says x-kunding-permission %q, the route needs %q", r.Method, r.Pattern, got, r.Perm)
+		}
 	}
 	sort.Strings(documented)
 	sort.Strings(registered)
