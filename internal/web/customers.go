@@ -113,6 +113,7 @@ type customerData struct {
 	Chart      string // JSON for assets/app.js
 	ChartRows  []chartRow
 	Timeline   timelineData
+	Recent     []timelineItem // the newest campaign touches of the first page
 }
 
 type figure struct{ Label, Value, Hint string }
@@ -189,6 +190,15 @@ func (h *Handler) customer(w http.ResponseWriter, r *http.Request) {
 	if d.Timeline, err = h.timeline(r, p.L, prof.CustomerID, before); err != nil {
 		h.fail(w, r, err)
 		return
+	}
+	// What campaigns and mailings reached the customer lately, at the top,
+	// so that an agent knows before reading the timeline.
+	if !d.Timeline.Older {
+		for _, it := range d.Timeline.Items {
+			if it.Touch != nil && len(d.Recent) < 3 {
+				d.Recent = append(d.Recent, it)
+			}
+		}
 	}
 	// An access that cannot be audited does not happen.
 	if err := audit.Record(r.Context(), h.cfg.Store, audit.Entry{Action: audit.CustomerView, Target: prof.CustomerID}); err != nil {

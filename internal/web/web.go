@@ -16,6 +16,7 @@ import (
 	"io/fs"
 	"log/slog"
 	"net/http"
+	"net/url"
 	"path"
 	"sort"
 	"strings"
@@ -137,7 +138,7 @@ func (h *Handler) routes() {
 		if !strings.HasPrefix(pattern, "GET ") {
 			hh = a.CheckCSRF(hh)
 		}
-		mux.Handle(pattern, a.RequireUser(hh))
+		mux.Handle(pattern, htmxLogin(a.RequireUser(hh)))
 		h.private = append(h.private, pattern)
 	}
 	// Who may do what is auth's table of permissions.
@@ -163,6 +164,24 @@ func (h *Handler) routes() {
 // PrivateRoutes lists the patterns that need a user (for the test that
 // proves every private page refuses anonymous access).
 func (h *Handler) PrivateRoutes() []string { return append([]string(nil), h.private...) }
+
+// htmxLogin sends an htmx request whose session has ended (a poll of the
+// live debugger, the next timeline page) to the login page as a whole,
+// instead of letting htmx swap the login form into a part of the page.
+func htmxLogin(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if _, ok := auth.UserFrom(r.Context()); !ok && r.Header.Get("HX-Request") != "" {
+			back := "/"
+			if u, err := url.Parse(r.Header.Get("HX-Current-URL")); err == nil {
+				back = auth.SafeNext(u.RequestURI())
+			}
+			w.Header().Set("HX-Redirect", "/login?next="+url.QueryEscape(back))
+			w.WriteHeader(http.StatusUnauthorized)
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
+}
 
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) { h.root.ServeHTTP(w, r) }
 

@@ -38,6 +38,19 @@ func TestAnonymousRefused(t *testing.T) {
 			t.Errorf("anonymous %s %s shows the write key", method, path)
 		}
 	}
+	// A poll of the live debugger after the session ended sends the whole
+	// page to the login page (htmx follows HX-Redirect).
+	req, _ := http.NewRequest("GET", a.URL+"/sources/"+a.Shop.ID+"/live", nil)
+	req.Header.Set("HX-Request", "true")
+	req.Header.Set("HX-Current-URL", a.URL+"/sources/"+a.Shop.ID)
+	resp, err := c.http.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusUnauthorized || resp.Header.Get("HX-Redirect") != "/login?next="+url.QueryEscape("/sources/"+a.Shop.ID) {
+		t.Errorf("anonymous htmx poll = %d, HX-Redirect %q", resp.StatusCode, resp.Header.Get("HX-Redirect"))
+	}
 	for _, path := range []string{"/login", "/assets/app.css", "/assets/vendor/htmx/htmx.min.js", "/assets/vendor/chartjs/chart.umd.min.js"} {
 		if p := c.get(path); p.Code != 200 {
 			t.Errorf("public %s = %d", path, p.Code)
@@ -144,6 +157,11 @@ func TestSearchAndCustomer360(t *testing.T) {
 			t.Fatalf("first timeline entry is not the highlighted mailing: %q", first)
 		}
 		mustContain(t, p, `touch-campaign`, "Campaign: spring-ads")
+		// ... and the newest campaign touches are listed at the top of the side column.
+		recent := regexp.MustCompile(`(?s)<section class="card recent".*?</section>`).FindString(p.Body)
+		if !strings.Contains(recent, "Frühlingsmailing") || !strings.Contains(recent, "spring-ads") || !strings.Contains(recent, `href="#ev-`) {
+			t.Fatalf("recent campaigns card = %q", recent)
+		}
 		// The second page comes from the "older" link, as htmx loads it.
 		more := regexp.MustCompile(`hx-get="(/customers/[^"]+/timeline\?before=[^"]+)"`).FindStringSubmatch(p.Body)
 		if more == nil {
