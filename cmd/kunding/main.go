@@ -19,6 +19,7 @@ import (
 
 	"github.com/kunding/kunding/internal/auth"
 	"github.com/kunding/kunding/internal/pipeline"
+	"github.com/kunding/kunding/internal/scoring"
 	"github.com/kunding/kunding/internal/server"
 	"github.com/kunding/kunding/internal/source"
 	"github.com/kunding/kunding/internal/store"
@@ -148,6 +149,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	fsync := fs.Bool("fsync", true, "fsync every commit before acknowledging (safe against power loss); false: safe against process crashes only")
 	queue := fs.Int("queue", 2048, "collection requests that may wait for a commit before 503 is answered")
 	logFormat := fs.String("log-format", "text", "log format: text or json")
+	refitEvery := fs.Duration("refit-every", 24*time.Hour, "refit the purchase/churn/CLV models this often once a model exists (0: never)")
 	secureCookies := fs.Bool("secure-cookies", false, "mark session cookies Secure even on plain HTTP (behind a TLS-terminating proxy)")
 	trustProxy := fs.Bool("trust-proxy", false, "take the client address and https from X-Forwarded-For/-Proto (only behind a proxy that sets them)")
 	if err := parse(fs, args); err != nil {
@@ -161,7 +163,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 	log := slog.New(h)
 	slog.SetDefault(log)
-	srv, err := server.Start(ctx, server.Config{Addr: *addr, DataDir: *sf.data, DB: *sf.db, Fsync: *fsync, Queue: *queue, Log: log,
+	srv, err := server.Start(ctx, server.Config{Addr: *addr, DataDir: *sf.data, DB: *sf.db, Fsync: *fsync, Queue: *queue, Log: log, RefitEvery: *refitEvery,
 		SecureCookies: *secureCookies, TrustProxy: *trustProxy,
 		AdminKeyOut: func(key string) {
 			// Printed once, not logged: logs are collected and kept.
@@ -260,6 +262,15 @@ func runRebuild(ctx context.Context, args []string, stdout, stderr io.Writer) er
 		return err
 	}
 	fmt.Fprintf(stdout, "replayed %d events: %d customers, %d identities, %d merges, %d orders\n", n, after.Customers, after.Identities, after.Merges, after.Orders)
+	// Predictions are derived too: score again with the model in use.
+	scored, err := scoring.ScoreAll(ctx, st, time.Now(), nil)
+	switch {
+	case errors.Is(err, scoring.ErrNoModel):
+	case err != nil:
+		return fmt.Errorf("rebuilt, but scoring failed: %w", err)
+	default:
+		fmt.Fprintf(stdout, "scored %d customers with the model in use\n", scored)
+	}
 	return nil
 }
 

@@ -42,6 +42,8 @@ type Config struct {
 	Log   *slog.Logger
 	// AdminKeyOut receives the admin key when it is created on first start.
 	AdminKeyOut func(key string)
+	// RefitEvery refits the purchase models on this schedule (0: never).
+	RefitEvery time.Duration
 	// SecureCookies marks session cookies Secure even on plain HTTP (behind
 	// a TLS-terminating proxy); TrustProxy believes X-Forwarded-For/-Proto.
 	SecureCookies bool
@@ -156,6 +158,7 @@ func serve(st store.Store, ln net.Listener, cfg Config, log *slog.Logger) *Serve
 	}
 	wctx, cancel := context.WithCancel(context.Background())
 	s.cancel = cancel
+	wireScoring(wctx, st, pl, cfg.RefitEvery, log)
 	go func() {
 		defer close(s.workers)
 		done := make(chan struct{})
