@@ -307,10 +307,8 @@ func runGDPR(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	defer st.Close()
 	ctx = cliActor(ctx)
 	if sub == "export" {
-		doc, err := gdpr.Export(ctx, st, *customer)
-		if err != nil {
-			return err
-		}
+		// The file first: an export that cannot be written is not made
+		// (and not recorded as made).
 		w := stdout
 		if *out != "" {
 			f, err := os.OpenFile(*out, os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o600)
@@ -319,6 +317,13 @@ func runGDPR(ctx context.Context, args []string, stdout, stderr io.Writer) error
 			}
 			defer f.Close()
 			w = f
+		}
+		doc, err := gdpr.Export(ctx, st, *customer)
+		if err != nil {
+			if *out != "" {
+				os.Remove(*out)
+			}
+			return err
 		}
 		enc := json.NewEncoder(w)
 		enc.SetIndent("", "  ")
