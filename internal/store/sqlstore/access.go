@@ -258,7 +258,10 @@ func (s *Store) ClearLoginFailures(ctx context.Context, key string) error {
 
 func (s *Store) AppendAudit(ctx context.Context, e store.AuditEntry) (int64, error) {
 	var id int64
-	err := s.ws.queryRow(ctx, `INSERT INTO audit_log(at, actor, action, target, detail) VALUES ($1, $2, $3, $4, $5) RETURNING id`,
+	// Not through the statement cache: preparing on the SQLite writer pool
+	// waits for its one connection while holding the cache's lock, which a
+	// pipeline transaction on that connection may need.
+	err := s.w.QueryRowContext(ctx, `INSERT INTO audit_log(at, actor, action, target, detail) VALUES ($1, $2, $3, $4, $5) RETURNING id`,
 		ms(e.At), e.Actor, e.Action, e.Target, e.Detail).Scan(&id)
 	return id, s.wrap(err)
 }
