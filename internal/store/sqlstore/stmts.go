@@ -64,21 +64,30 @@ func (c *stmts) cached(q string) *sql.Stmt {
 func (c *stmts) get(ctx context.Context, q string) (*sql.Stmt, error) {
 	c.mu.RLock()
 	st, ok := c.m[q]
+	full := c.closed || len(c.m) >= maxCachedStmts
 	c.mu.RUnlock()
 	if ok {
 		return st, nil
 	}
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if st, ok := c.m[q]; ok {
-		return st, nil
-	}
-	if c.closed || len(c.m) >= maxCachedStmts {
+	if full {
 		return nil, nil
 	}
+	// Prepare without holding the lock: preparing may wait for a pooled
+	// connection (the SQLite writer has one), and the goroutine holding it
+	// may need the cache meanwhile.
 	st, err := c.db.PrepareContext(ctx, q)
 	if err != nil {
 		return nil, err
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if have, ok := c.m[q]; ok {
+		st.Close()
+		return have, nil
+	}
+	if c.closed {
+		st.Close()
+		return nil, nil
 	}
 	c.m[q] = st
 	return st, nil
