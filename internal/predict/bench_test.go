@@ -4,6 +4,7 @@ import (
 	"math"
 	"math/rand/v2"
 	"testing"
+	"time"
 
 	"gonum.org/v1/gonum/stat/distuv"
 )
@@ -65,12 +66,14 @@ func TestBGNBDRecoversSimulatedParameters(t *testing.T) {
 func benchFit(b *testing.B, data []Customer, fit func([]Customer, FitOptions) (TransactionModel, error)) {
 	b.ReportAllocs()
 	var m TransactionModel
+	cpu := cpuTime()
 	for b.Loop() {
 		var err error
 		if m, err = fit(data, FitOptions{}); err != nil {
 			b.Fatal(err)
 		}
 	}
+	reportCPU(b, cpu)
 	f := m.Fitted()
 	b.ReportMetric(float64(len(data)), "customers")
 	b.ReportMetric(float64(f.Rows), "rows")
@@ -111,6 +114,7 @@ func BenchmarkCustomerPredictions(b *testing.B) {
 	for _, m := range models {
 		b.Run(m.Name(), func(b *testing.B) {
 			var sink float64
+			cpu := cpuTime()
 			for b.Loop() {
 				p := m.PAlive(c)
 				e := m.ConditionalExpected(c, 90.0/7)
@@ -121,6 +125,7 @@ func BenchmarkCustomerPredictions(b *testing.B) {
 				}
 				sink += p + e + v
 			}
+			reportCPU(b, cpu)
 			_ = sink
 		})
 	}
@@ -129,9 +134,18 @@ func BenchmarkCustomerPredictions(b *testing.B) {
 func BenchmarkSummarizeMaster(b *testing.B) {
 	txs := cdnowTransactions(b, "CDNOW_master.txt")
 	b.ReportAllocs()
+	cpu := cpuTime()
+	defer reportCPU(b, cpu)
 	for b.Loop() {
 		if _, err := Summarize(txs, SummaryOptions{CalibrationEnd: calEnd, HoldoutEnd: holdoutEnd, Unit: weekUnit}); err != nil {
 			b.Fatal(err)
 		}
+	}
+}
+
+// reportCPU adds the CPU time per operation since start (see cpuTime).
+func reportCPU(b *testing.B, start time.Duration) {
+	if d := cpuTime() - start; d > 0 && b.N > 0 {
+		b.ReportMetric(float64(d.Nanoseconds())/float64(b.N), "cpu-ns/op")
 	}
 }

@@ -113,3 +113,27 @@ func TestModelChoice(t *testing.T) {
 		}
 	}
 }
+
+// TestTimeUnitInvariance: the same customers in days instead of weeks give
+// the same shape parameters and 7 times the scale parameters (α, β), so
+// the starting values and convergence do not depend on the unit.
+func TestTimeUnitInvariance(t *testing.T) {
+	weeks := cdnowSummary(t)
+	days := make([]Customer, len(weeks))
+	for i, c := range weeks {
+		days[i] = Customer{X: c.X, Tx: 7 * c.Tx, T: 7 * c.T}
+	}
+	scale := map[string][]float64{"bgnbd": {1, 7, 1, 1}, "mbgnbd": {1, 7, 1, 1}, "paretonbd": {1, 7, 1, 7}}
+	for _, name := range Models {
+		w := sampleFit(t, name)
+		d, err := FitTransactionModel(name, days, FitOptions{SkipSE: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i, v := range d.Params() {
+			if want := w.Params()[i] * scale[name][i]; !within(v, want, 1e-4) {
+				t.Errorf("%s in days: %s = %v, want %v", name, d.ParamNames()[i], v, want)
+			}
+		}
+	}
+}

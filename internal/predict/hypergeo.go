@@ -69,62 +69,58 @@ func hyp2f1Plus1(a, b, z float64, withGrad bool) (f, fa, fb, fz float64) {
 // after the first few (no cancellation to speak of); |z| beyond 0.85 (slow
 // convergence) and c ≤ 0 go to mathext.Hypergeo.
 func hyp2f1Many(a, b, c float64, zs, out []float64) {
-	var buf [32]float64
-	zpow := buf[:0]
-	if len(zs) > len(buf) {
-		zpow = make([]float64, 0, len(zs))
-	}
+	// The z's summed by series, compacted so the inner loop has no branch.
+	var zbuf, pbuf, sbuf [64]float64
+	var ibuf [64]int
+	zz, pw, sum, idx := zbuf[:0], pbuf[:0], sbuf[:0], ibuf[:0]
 	zmax := 0.0
-	direct := c > 0
 	for j, z := range zs {
-		out[j] = 0
-		zpow = append(zpow, 1)
 		switch {
 		case z == 0:
-			out[j], zpow[j] = 1, 0
-		case !direct || math.Abs(z) > 0.85:
-			out[j], zpow[j] = mathext.Hypergeo(a, b, c, z), 0
+			out[j] = 1
+		case c <= 0 || math.Abs(z) > 0.85 || len(zz) == len(zbuf):
+			out[j] = mathext.Hypergeo(a, b, c, z)
 		default:
+			zz, pw, sum, idx = append(zz, z), append(pw, 1), append(sum, 0), append(idx, j)
 			zmax = math.Max(zmax, math.Abs(z))
 		}
 	}
-	if zmax == 0 {
+	if len(zz) == 0 {
 		return
 	}
-	coef, live := 1.0, 0
-	for _, zp := range zpow {
-		if zp != 0 {
-			live++
-		}
-	}
+	coef, pmax := 1.0, 1.0 // pmax = zmax^k bounds every |z|^k
 	for k := 0.0; k < 3000; k++ {
-		for j, zp := range zpow {
-			if zp != 0 {
-				out[j] += coef * zp
-				zpow[j] = zp * zs[j]
-			}
+		for i, z := range zz {
+			sum[i] += coef * pw[i]
+			pw[i] *= z
 		}
 		ratio := (a + k) * (b + k) / ((c + k) * (k + 1))
 		coef *= ratio
-		// Once the terms shrink at the largest z they shrink at every z; a
-		// sum is done when its next term is below rounding.
-		if math.Abs(ratio)*zmax < 1 {
-			for j, zp := range zpow {
-				if zp != 0 && math.Abs(coef*zp) <= 1e-17*math.Abs(out[j]) {
-					zpow[j] = 0
-					live--
-				}
+		pmax *= zmax
+		// Once the terms shrink at the largest z they shrink at every z;
+		// stop when the next term is below rounding for every sum.
+		if math.Abs(ratio)*zmax < 1 && math.Abs(coef)*pmax <= 1e-17 && math.Abs(coef)*pmax <= 1e-17*minAbs(sum) {
+			for i, j := range idx {
+				out[j] = sum[i]
 			}
-			if live == 0 {
-				return
-			}
+			return
 		}
 	}
-	for j, zp := range zpow { // not converged: leave it to gonum
-		if zp != 0 {
-			out[j] = mathext.Hypergeo(a, b, c, zs[j])
+	for _, j := range idx { // not converged: leave it to gonum
+		out[j] = mathext.Hypergeo(a, b, c, zs[j])
+	}
+}
+
+// minAbs is the smallest |v[i]|; plain comparisons, as math.Min's care for
+// NaN and signed zeros costs more than the series' own arithmetic here.
+func minAbs(v []float64) float64 {
+	m := math.Inf(1)
+	for _, x := range v {
+		if x = math.Abs(x); x < m {
+			m = x
 		}
 	}
+	return m
 }
 
 // hyp2f1One is 2F1(a, b; c; z) by the series of hyp2f1Many.
