@@ -118,3 +118,38 @@ func FuzzSafeNext(f *testing.F) {
 		}
 	})
 }
+
+// FuzzUserInput: e-mail addresses, roles and names come from API bodies
+// and forms.
+func FuzzUserInput(f *testing.F) {
+	for _, s := range []string{"Ada@Example.org", "a@b", " x@y.z ", "@x.y", "a@", "ADMIN", "Lead", "name\x00", "ä@ö.de", strings.Repeat("a", 300) + "@x.de"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		if e, err := NormalizeEmail(s); err == nil {
+			if e != strings.ToLower(e) || strings.TrimSpace(e) != e || !strings.Contains(e, "@") || len(e) > 254 {
+				t.Fatalf("NormalizeEmail(%q) = %q", s, e)
+			}
+			if again, err := NormalizeEmail(e); err != nil || again != e {
+				t.Fatalf("NormalizeEmail is not idempotent on %q: %q %v", e, again, err)
+			}
+		} else if !errors.Is(err, ErrInvalid) {
+			t.Fatalf("NormalizeEmail(%q): %v is not ErrInvalid", s, err)
+		}
+		if r, err := ParseRole(s); err == nil && !slicesContains(Roles, r) {
+			t.Fatalf("ParseRole(%q) = %q", s, r)
+		}
+		if n, err := validName("name", s, 100); err == nil && (n == "" || strings.TrimSpace(n) != n) {
+			t.Fatalf("validName(%q) = %q", s, n)
+		}
+	})
+}
+
+func slicesContains(rs []Role, r Role) bool {
+	for _, x := range rs {
+		if x == r {
+			return true
+		}
+	}
+	return false
+}
