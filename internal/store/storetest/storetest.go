@@ -46,6 +46,10 @@ func Run(t *testing.T, open Opener) {
 		{"Search", testSearch},
 		{"OrderIndependence", testOrderIndependence},
 		{"RebuildReproduces", testRebuild},
+		{"UsersAndSessions", testUsersAndSessions},
+		{"APIKeysAndLoginFailures", testAPIKeysAndLoginFailures},
+		{"AuditLog", testAuditLog},
+		{"Erase", testErase},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
