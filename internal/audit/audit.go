@@ -41,8 +41,6 @@ const (
 	Login            = "auth.login"
 	LoginFailed      = "auth.login_failed"
 	Logout           = "auth.logout"
-	BootstrapKeyUsed = "auth.bootstrap_key"
-	AuditRead        = "audit.read"
 )
 
 // SystemActor is the actor of what Kunding does by itself.
