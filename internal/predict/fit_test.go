@@ -91,6 +91,11 @@ func TestModelChoice(t *testing.T) {
 		if r.PAlive(c) != m.PAlive(c) || r.ConditionalExpected(c, 39) != m.ConditionalExpected(c, 39) {
 			t.Errorf("%s restored predicts differently", name)
 		}
+		// The optimised likelihood (terms grouped by x, analytic gradient)
+		// equals the sum of the per-customer one.
+		if ll := LogLik(m, cdnowSummary(t)); !near(ll, m.Fitted().LogLik, 1e-6) {
+			t.Errorf("%s: Σ CustomerLogLik %v, fit %v", name, ll, m.Fitted().LogLik)
+		}
 		if bic := BIC(m); !near(bic, 4*math.Log(2357)-2*m.Fitted().LogLik, 1e-9) || AIC(m) >= bic {
 			t.Errorf("%s: BIC %v, AIC %v", name, bic, AIC(m))
 		}
