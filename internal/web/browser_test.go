@@ -190,6 +190,7 @@ func TestBrowser(t *testing.T) {
 			t.Fatalf("chart width %v", w)
 		}
 		screenshot(t, bctx, "customer-360")
+		saveShot(t, bctx, "customer-360-top", chromedp.CaptureScreenshot())
 		// Older events load in place (htmx).
 		do(t, bctx, "older events", chromedp.Click(chromedp.CSS("li.more a")),
 			chromedp.WaitReady(chromedp.CSS("ol.timeline li.ev:nth-child(60)")))

@@ -17,7 +17,7 @@
           { type: "bar", label: d.ordersLabel, data: d.orders, yAxisID: "orders",
             backgroundColor: "#2b59c3", order: 2 },
           { type: "line", label: d.revenueLabel, data: d.revenue, yAxisID: "revenue",
-            borderColor: "#a14a00", backgroundColor: "#a14a00", pointRadius: 3, tension: 0.2, order: 1 }
+            borderColor: "#a14a00", backgroundColor: "#a14a00", pointRadius: 3, tension: 0, order: 1 }
         ]
       },
       options: {
