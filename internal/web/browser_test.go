@@ -141,11 +141,22 @@ func TestBrowser(t *testing.T) {
 		if loc := eval[string](t, bctx, "location.pathname"); loc != "/login" {
 			t.Fatalf("anonymous / went to %s, want /login", loc)
 		}
+		// The skip link comes first in the keyboard's order; the e-mail
+		// field has the focus.
+		if cls := eval[string](t, bctx, `document.querySelector("a[href], button, input:not([type=hidden]), select, summary").className`); cls != "skip" {
+			t.Errorf("first focusable element is %q, want the skip link", cls)
+		}
+		if id := eval[string](t, bctx, "document.activeElement.id"); id != "email" {
+			t.Errorf("focus on %q, want the e-mail field", id)
+		}
 		do(t, bctx, "fill login form",
 			chromedp.SendKeys(chromedp.ID("email"), "admin@kunding.test"),
 			chromedp.SendKeys(chromedp.ID("password"), password))
 		screenshot(t, bctx, "login")
-		click(t, bctx, `form[action="/login"] button[type="submit"]`)
+		// Enter in the password field logs in, as on any form.
+		if _, err := chromedp.RunResponse(bctx, chromedp.SendKeys(chromedp.ID("password"), "\r")); err != nil {
+			t.Fatalf("submit login with Enter: %v", err)
+		}
 		if got := text(t, bctx, ".user"); !strings.Contains(got, "Ada Admin") {
 			t.Fatalf("after login the header shows %q", got)
 		}

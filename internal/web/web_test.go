@@ -9,6 +9,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/kunding/kunding/internal/audit"
 	"github.com/kunding/kunding/internal/web"
 )
 
@@ -174,6 +175,16 @@ func TestSearchAndCustomer360(t *testing.T) {
 		mustContain(t, p2, "Order Completed", "Identified, profile data updated")
 		if n := strings.Count(p.Body, `<li class="ev`) + strings.Count(p2.Body, `<li class="ev`); n != 66 {
 			t.Fatalf("timeline pages hold %d events, want 66", n)
+		}
+		// The audit log knows who opened her page and that someone searched,
+		// but not what was searched for.
+		views, err := audit.List(ctx, a.Srv.Store, audit.Filter{Action: audit.CustomerView, Target: id})
+		if err != nil || len(views) == 0 || !strings.HasPrefix(views[0].Actor, "u_") {
+			t.Fatalf("audit of the 360 page = %+v, %v", views, err)
+		}
+		searches, _ := audit.List(ctx, a.Srv.Store, audit.Filter{Action: audit.CustomerSearch})
+		if len(searches) < 8 || strings.Contains(searches[0].Detail, "anna") || strings.Contains(searches[0].Detail, "1234567") {
+			t.Fatalf("audit of searches = %+v", searches)
 		}
 		// Unknown customers are a 404 page, damaged cursors a 400.
 		if p := c.get("/customers/nope"); p.Code != http.StatusNotFound {
