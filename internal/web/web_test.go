@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/kunding/kunding/internal/audit"
+	"github.com/kunding/kunding/internal/store"
 	"github.com/kunding/kunding/internal/web"
 )
 
@@ -194,6 +195,40 @@ func TestSearchAndCustomer360(t *testing.T) {
 			t.Fatalf("bad cursor = %d", p.Code)
 		}
 	})
+}
+
+// Merges and open identity conflicts show on the 360 page; a merged-away
+// id leads to the surviving customer.
+func TestMergesAndConflicts(t *testing.T) {
+	a := startApp(t, "")
+	a.send(a.Shop.WriteKey,
+		map[string]any{"type": "page", "anonymousId": "tablet", "name": "Home"},
+		map[string]any{"type": "identify", "userId": "U-1", "traits": map[string]any{"name": "Uwe Eins", "email": "family@example.de"}},
+		map[string]any{"type": "identify", "userId": "U-2", "traits": map[string]any{"name": "Ute Zwei", "email": "family@example.de"}},
+	)
+	a.settle()
+	anon, err := a.Srv.Store.CustomerByIdentifier(ctx, store.Identifier{Kind: "anon", Value: "tablet"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	a.send(a.Shop.WriteKey, map[string]any{"type": "alias", "previousId": "tablet", "userId": "U-1"})
+	a.settle()
+	uwe, err := a.Srv.Store.CustomerByIdentifier(ctx, store.Identifier{Kind: "user", Value: "U-1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if uwe.CustomerID == anon.CustomerID {
+		t.Fatal("the alias did not merge two customers")
+	}
+	c := a.client("en")
+	c.login("agent@kunding.test")
+	p := c.get("/customers/" + anon.CustomerID)
+	if p.Code != http.StatusSeeOther || !strings.HasPrefix(p.Location, "/customers/"+uwe.CustomerID+"?merged_from=") {
+		t.Fatalf("merged-away id = %d %q", p.Code, p.Location)
+	}
+	p = c.get(p.Location)
+	mustContain(t, p, "<h1>Uwe Eins</h1>", "which has been merged into this customer", "Merges", anon.CustomerID+" was merged into this customer",
+		"Open identity conflicts", "family@example.de", "also belongs to")
 }
 
 func TestRoles(t *testing.T) {
