@@ -256,11 +256,18 @@ type storedEvent struct {
 	Raw               []byte                     `json:"-"`
 }
 
+// getMetrics reads /metrics with the admin key.
+func (s *testServer) getMetrics() (*http.Response, error) {
+	req, _ := http.NewRequest("GET", s.URL+"/metrics", nil)
+	req.Header.Set("Authorization", "Bearer "+s.AdminKey)
+	return http.DefaultClient.Do(req)
+}
+
 // metric reads one sample of /metrics; labels is the exact label text
 // without braces ("" for none). A missing sample counts as 0.
 func (s *testServer) metric(t *testing.T, name, labels string) float64 {
 	t.Helper()
-	res, err := http.Get(s.URL + "/metrics")
+	res, err := s.getMetrics()
 	if err != nil {
 		t.Fatalf("GET /metrics: %v", err)
 	}
@@ -287,7 +294,7 @@ func (s *testServer) metric(t *testing.T, name, labels string) float64 {
 // metricSum adds every sample of a metric, whatever its labels.
 func (s *testServer) metricSum(t *testing.T, name string) float64 {
 	t.Helper()
-	res, err := http.Get(s.URL + "/metrics")
+	res, err := s.getMetrics()
 	if err != nil {
 		t.Fatalf("GET /metrics: %v", err)
 	}

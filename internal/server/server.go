@@ -144,7 +144,9 @@ func serve(st store.Store, ln net.Listener, cfg Config, log *slog.Logger) *Serve
 		}
 		w.Write([]byte(`{"status":"ok"}` + "\n"))
 	})
-	mux.Handle("GET /metrics", promhttp.HandlerFor(m.Registry, promhttp.HandlerOpts{}))
+	// Metrics tell about customers' activity: like /api/, they need an API
+	// key (a Prometheus scrape config sends it as a bearer token) or a login.
+	mux.Handle("GET /metrics", authSvc.APIAuth(auth.RequirePermission(auth.PermRead)(promhttp.HandlerFor(m.Registry, promhttp.HandlerOpts{}))))
 	// The web app takes every path the routes above leave: / and its pages.
 	mux.Handle("/", web.MustNew(web.Config{Store: st, Auth: authSvc, Log: log, OnKeysChanged: coll.ForgetKeys}))
 

@@ -78,7 +78,18 @@ func healthMetricsAndShutdown(t *testing.T, db string) {
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
-	code, body := get("/metrics")
+	if code, _ := get("/metrics"); code != http.StatusUnauthorized {
+		t.Fatalf("anonymous /metrics: %d, want 401", code)
+	}
+	mreq, _ := http.NewRequest("GET", base+"/metrics", nil)
+	mreq.Header.Set("Authorization", "Bearer "+adminKey)
+	mresp, err := http.DefaultClient.Do(mreq)
+	if err != nil {
+		t.Fatal(err)
+	}
+	mb, _ := io.ReadAll(mresp.Body)
+	mresp.Body.Close()
+	code, body := mresp.StatusCode, string(mb)
 	for _, want := range []string{
 		"kunding_events_received_total 2",
 		"kunding_events_accepted_total 1",

@@ -12,7 +12,8 @@ import (
 )
 
 // The web app answers / and its pages; the collection API, the management
-// API, /healthz and /metrics keep their own routes and answers.
+// API, /healthz and /metrics keep their own routes and answers (/metrics,
+// like /api/, refuses anonymous access).
 func TestWebMountedBesideTheAPIs(t *testing.T) {
 	ctx := context.Background()
 	srv, err := server.Start(ctx, server.Config{Addr: "127.0.0.1:0", DataDir: t.TempDir()})
@@ -33,7 +34,7 @@ func TestWebMountedBesideTheAPIs(t *testing.T) {
 		{"/customers/x", "", "", http.StatusSeeOther},
 		{"/login", "text/html", `<html lang=`, 200},
 		{"/healthz", "application/json", `"ok"`, 200},
-		{"/metrics", "text/plain", "kunding_", 200},
+		{"/metrics", "text/plain", "missing credentials", 401},
 		{"/v1/nope", "application/json", "no endpoint", 404},
 		{"/api/stats", "application/json", "error", 401},
 		{"/api/nope", "application/json", "error", 401},
