@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/kunding/kunding/internal/api"
 	"github.com/kunding/kunding/internal/audit"
 	"github.com/kunding/kunding/internal/identity"
 	"github.com/kunding/kunding/internal/profile"
@@ -104,7 +105,7 @@ func (h *Handler) revenue(l i18n.Lang, p *profile.Profile) string {
 
 type customerData struct {
 	page
-	C          customerView
+	C          api.Customer
 	MergedFrom string
 	Figures    []figure
 	Identities []kv // kind name, value
@@ -164,7 +165,7 @@ func (h *Handler) customer(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	now := h.cfg.Now()
-	c, err := h.view(r, prof, now)
+	c, err := api.View(r, h.cfg.Store, prof, now)
 	if err != nil {
 		h.fail(w, r, err)
 		return
@@ -208,42 +209,7 @@ func (h *Handler) customer(w http.ResponseWriter, r *http.Request) {
 	h.render(w, r, http.StatusOK, "customer", d)
 }
 
-// customerView is a profile with what the store keeps beside it.
-type customerView struct {
-	ID, Name, Email, Phone string
-	Traits                 map[string]json.RawMessage
-	FirstSeen, LastSeen    time.Time
-	Events, Orders         int64
-	FirstOrder, LastOrder  *time.Time
-	RFM                    *profile.RFM
-	Identities             []store.IdentityRow
-	Merges                 []store.Merge
-	Conflicts              []store.Conflict
-}
-
-func (h *Handler) view(r *http.Request, p profile.Profile, now time.Time) (customerView, error) {
-	c := customerView{ID: p.CustomerID, Name: p.Name, Email: p.Email, Phone: p.Phone, Traits: map[string]json.RawMessage{},
-		FirstSeen: p.FirstSeen, LastSeen: p.LastSeen, Events: p.Events, Orders: p.Orders, RFM: p.RFMAt(now)}
-	for k, t := range p.Traits {
-		c.Traits[k] = t.Value
-	}
-	if !p.FirstOrder.IsZero() {
-		fo, lo := p.FirstOrder, p.LastOrder
-		c.FirstOrder, c.LastOrder = &fo, &lo
-	}
-	var err error
-	ctx := r.Context()
-	if c.Identities, err = h.cfg.Store.Identities(ctx, p.CustomerID); err != nil {
-		return c, err
-	}
-	if c.Merges, err = h.cfg.Store.Merges(ctx, p.CustomerID); err != nil {
-		return c, err
-	}
-	c.Conflicts, err = h.cfg.Store.Conflicts(ctx, p.CustomerID)
-	return c, err
-}
-
-func (h *Handler) figures(l i18n.Lang, prof *profile.Profile, c *customerView) []figure {
+func (h *Handler) figures(l i18n.Lang, prof *profile.Profile, c *api.Customer) []figure {
 	loc := h.cfg.Location
 	f := []figure{
 		{Label: l.T("figure.orders"), Value: l.Number(float64(c.Orders), 0)},
@@ -262,6 +228,13 @@ func (h *Handler) figures(l i18n.Lang, prof *profile.Profile, c *customerView) [
 			figure{Label: l.T("figure.recency"), Value: l.T("figure.days", l.Number(c.RFM.RecencyDays, 1)), Hint: l.T("figure.recencyHint")},
 			figure{Label: l.T("figure.frequency"), Value: l.Number(float64(c.RFM.Frequency), 0), Hint: l.T("figure.frequencyHint")},
 			figure{Label: l.T("figure.monetary"), Value: l.Number(c.RFM.Monetary, 2), Hint: l.T("figure.monetaryHint")})
+	}
+	// Predictions exist once a purchase model is fitted (kunding models fit).
+	if pr := c.Predictions; pr != nil {
+		f = append(f,
+			figure{Label: l.T("figure.churnRisk"), Value: l.Number(pr.ChurnRisk*100, 0) + " %", Hint: l.T("figure.churnRiskHint")},
+			figure{Label: l.T("figure.expected90d"), Value: l.Number(pr.Expected90d, 1), Hint: l.T("figure.expected90dHint")},
+			figure{Label: l.T("figure.clv"), Value: l.Number(pr.CLV, 2), Hint: l.T("figure.clvHint", l.Number(pr.CLVPercentile, 0))})
 	}
 	return f
 }

@@ -8,6 +8,7 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/kunding/kunding/internal/audit"
 	"github.com/kunding/kunding/internal/store"
@@ -123,6 +124,14 @@ func TestSearchAndCustomer360(t *testing.T) {
 	stores(t, func(t *testing.T, db string) {
 		a := startApp(t, db)
 		id := a.anna(60)
+		ps, ok := a.Srv.Store.(store.PredictionStore)
+		if !ok {
+			t.Fatal("the store keeps no predictions")
+		}
+		if err := ps.SavePredictions(ctx, []store.Prediction{{CustomerID: id, Model: "bgnbd", Expected90d: 1.26, PAlive: 0.8,
+			ChurnRisk: 0.2, ExpectedSpend: 70, CLV: 412.5, CLVPercentile: 93, ComputedAt: time.Now()}}); err != nil {
+			t.Fatal(err)
+		}
 		c := a.client("en")
 		c.login("agent@kunding.test")
 		for _, q := range []string{"anna", "Anna Sch", "anna@example.de", "+49 171 1234567", "0049171 1234567", "C-1001", id} {
@@ -146,6 +155,9 @@ func TestSearchAndCustomer360(t *testing.T) {
 			`<dt>email</dt><dd>yes</dd>`, `<dt>phone</dt><dd>no</dd>`,
 			// figures: three orders, revenue, RFM
 			"<dt>Orders</dt><dd>3</dd>", "EUR 215.40", "Recency", "Frequency", "Monetary", "71.80",
+			// predictions of the purchase model
+			"<dt>Churn risk</dt><dd>20 %</dd>", "<dt>Customer lifetime value</dt><dd>412.50</dd>", "higher than 93 % of customers",
+			"<dt>Expected orders</dt><dd>1.3</dd>",
 			// the chart's data and its table
 			`id="purchases-chart"`, "data-chart=", "Show as table",
 			// the timeline with its sources
