@@ -10,7 +10,7 @@ func TestParetoNBDCDNOWSample(t *testing.T) {
 	t.Logf("Pareto/NBD r %.7f alpha %.7f s %.7f beta %.7f LL %.4f SE %.4g (%d rows, %d iterations, %d evaluations, %v)",
 		m.R, m.Alpha, m.S, m.Beta, m.LogLik, m.SE, m.Rows, m.Iterations, m.Evaluations, m.Duration)
 	checkParams(t, m, []float64{0.5532, 10.576, 0.6062, 11.67}, 0.005)
-	if !near(m.LogLik, -9594.98, 0.05) {
+	if !near(m.LogLik, -9594.98, 0.01) {
 		t.Errorf("LL = %.4f, want -9594.98", m.LogLik)
 	}
 	for i, se := range m.SE {
