@@ -21,7 +21,7 @@ import (
 )
 
 const benchUsage = `usage:
-  kunding bench ingest [--events N] [--clients C] [--batch 100] [--fsync=true|false] [--data DIR] [--addr HOST:PORT] [--inprocess] [--cpuprofile FILE]
+  kunding bench ingest [--events N] [--clients C] [--batch 100] [--fsync=true|false] [--data DIR] [--db postgres://...] [--addr HOST:PORT] [--inprocess] [--cpuprofile FILE]
   kunding bench lookup [--customers N] [--events N] [--data DIR] [--reuse] [--lookups N] [--http]`
 
 func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -60,6 +60,7 @@ func runBenchIngest(ctx context.Context, args []string, stdout, stderr io.Writer
 	batchSize := fs.Int("batch", 100, "events per /v1/batch request")
 	fsync := fs.Bool("fsync", true, "server fsyncs every commit before acknowledging (power-loss safe); false: crash safe only")
 	data := fs.String("data", "", "data directory of the server (default: a temporary directory, removed afterwards)")
+	db := fs.String("db", "", "PostgreSQL URL of the server's store (empty: SQLite in --data); use an empty database")
 	addr := fs.String("addr", "127.0.0.1:0", "listen address of the server (port 0: any free port)")
 	inProcess := fs.Bool("inprocess", false, "run the server in this process instead of a child process")
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the server to this file")
@@ -75,7 +76,7 @@ func runBenchIngest(ctx context.Context, args []string, stdout, stderr io.Writer
 	}
 	defer cleanup()
 
-	st, src, err := bench.Prepare(ctx, dir, *fsync)
+	st, src, err := bench.Prepare(ctx, *db, dir, *fsync)
 	if err != nil {
 		return err
 	}
@@ -96,7 +97,7 @@ func runBenchIngest(ctx context.Context, args []string, stdout, stderr io.Writer
 				return err
 			}
 		}
-		srv, err := server.Start(ctx, server.Config{Addr: *addr, DataDir: dir, Fsync: *fsync, Queue: *queue,
+		srv, err := server.Start(ctx, server.Config{Addr: *addr, DataDir: dir, DB: *db, Fsync: *fsync, Queue: *queue,
 			Log: slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))})
 		if err != nil {
 			return err
@@ -112,7 +113,7 @@ func runBenchIngest(ctx context.Context, args []string, stdout, stderr io.Writer
 		cfg.URL = "http://" + srv.Addr
 		cfg.ClientCPU = func() time.Duration { d, _ := bench.ProcessCPU(0); return d }
 	} else {
-		child, err := startBenchServer(ctx, dir, *addr, *fsync, *queue, *cpuProfile, stderr)
+		child, err := startBenchServer(ctx, *db, dir, *addr, *fsync, *queue, *cpuProfile, stderr)
 		if err != nil {
 			return err
 		}
@@ -123,7 +124,12 @@ func runBenchIngest(ctx context.Context, args []string, stdout, stderr io.Writer
 		cfg.ClientCPU = func() time.Duration { d, _ := bench.ProcessCPU(0); return d }
 	}
 	durability := "fsync on: synchronous=FULL, an acknowledged event survives power loss"
-	if !*fsync {
+	switch {
+	case *db != "" && *fsync:
+		durability = "PostgreSQL, synchronous_commit=on: an acknowledged event is on the database server's disk"
+	case *db != "":
+		durability = "PostgreSQL, synchronous_commit=off: a crash of the database server may lose the last acknowledged commits"
+	case !*fsync:
 		durability = "fsync off: synchronous=NORMAL (WAL), an acknowledged event survives a crash of the process, not of the machine"
 	}
 	fmt.Fprintf(stdout, "kunding bench ingest  %s  %s, %d CPUs (GOMAXPROCS %d), server %s\n%s\n",
@@ -172,12 +178,12 @@ type benchServer struct {
 	done  chan error
 }
 
-func startBenchServer(ctx context.Context, dir, addr string, fsync bool, queue int, cpuProfile string, stderr io.Writer) (*benchServer, error) {
+func startBenchServer(ctx context.Context, db, dir, addr string, fsync bool, queue int, cpuProfile string, stderr io.Writer) (*benchServer, error) {
 	exe, err := os.Executable()
 	if err != nil {
 		return nil, err
 	}
-	args := []string{"bench", "server", "--data", dir, "--addr", addr, fmt.Sprintf("--fsync=%t", fsync), fmt.Sprintf("--queue=%d", queue)}
+	args := []string{"bench", "server", "--data", dir, "--db", db, "--addr", addr, fmt.Sprintf("--fsync=%t", fsync), fmt.Sprintf("--queue=%d", queue)}
 	if cpuProfile != "" {
 		args = append(args, "--cpuprofile", cpuProfile)
 	}
@@ -236,6 +242,7 @@ func (s *benchServer) stop() {
 func runBenchServer(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := flagSet("bench server", stderr)
 	data := fs.String("data", "", "data directory")
+	db := fs.String("db", "", "PostgreSQL URL (empty: SQLite in --data)")
 	addr := fs.String("addr", "127.0.0.1:0", "listen address")
 	fsync := fs.Bool("fsync", true, "fsync every commit")
 	queue := fs.Int("queue", 2048, "requests that may wait for a commit")
@@ -254,7 +261,7 @@ func runBenchServer(ctx context.Context, args []string, stdout, stderr io.Writer
 		defer stop()
 	}
 	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
-	srv, err := server.Start(ctx, server.Config{Addr: *addr, DataDir: *data, Fsync: *fsync, Queue: *queue, Log: log})
+	srv, err := server.Start(ctx, server.Config{Addr: *addr, DataDir: *data, DB: *db, Fsync: *fsync, Queue: *queue, Log: log})
 	if err != nil {
 		return err
 	}
@@ -328,7 +335,7 @@ func runBenchLookup(ctx context.Context, args []string, stdout, stderr io.Writer
 		}
 		st.Close()
 		var src store.Source
-		st, src, err = bench.Prepare(ctx, dir, false)
+		st, src, err = bench.Prepare(ctx, "", dir, false)
 		if err != nil {
 			return err
 		}

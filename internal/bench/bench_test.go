@@ -76,7 +76,7 @@ func TestIngestTiny(t *testing.T) {
 	for _, after := range []bool{false, true} {
 		ctx := context.Background()
 		dir := t.TempDir()
-		st, src, err := Prepare(ctx, dir, false)
+		st, src, err := Prepare(ctx, "", dir, false)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -125,7 +125,7 @@ func TestBulkBuildMatchesPipeline(t *testing.T) {
 		d.Events = 2000
 	}
 	build := func(bulk bool) store.Store {
-		st, src, err := Prepare(ctx, t.TempDir(), false)
+		st, src, err := Prepare(ctx, "", t.TempDir(), false)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -199,7 +199,7 @@ func timelineKeys(es []store.TimelineEntry) []string {
 func TestLookupTiny(t *testing.T) {
 	ctx := context.Background()
 	dir := t.TempDir()
-	st, src, err := Prepare(ctx, dir, false)
+	st, src, err := Prepare(ctx, "", dir, false)
 	if err != nil {
 		t.Fatal(err)
 	}

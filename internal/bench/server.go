@@ -15,8 +15,8 @@ import (
 // source. The caller starts the server on the same directory: SQLite in
 // WAL mode lets both processes read, and this one only reads while the
 // benchmark runs.
-func Prepare(ctx context.Context, dataDir string, fsync bool) (store.Store, store.Source, error) {
-	st, err := server.OpenStore(ctx, dataDir, fsync)
+func Prepare(ctx context.Context, db, dataDir string, fsync bool) (store.Store, store.Source, error) {
+	st, err := server.Open(ctx, db, dataDir, fsync)
 	if err != nil {
 		return nil, store.Source{}, err
 	}
