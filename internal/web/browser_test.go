@@ -274,6 +274,19 @@ func TestBrowser(t *testing.T) {
 		screenshot(t, bctx, "live-debugger")
 	})
 
+	t.Run("models", func(t *testing.T) {
+		a.importSample()
+		do(t, bctx, "models page", chromedp.Navigate(a.URL+"/models?calibration_end=1997-09-30&holdout_end=1998-06-30&model=bgnbd"),
+			chromedp.WaitReady(chromedp.CSS(`canvas#tracking-chart[data-rendered="true"]`)))
+		if n := eval[float64](t, bctx, `Chart.getChart("tracking-chart").data.datasets.length`); n != 2 {
+			t.Fatalf("the tracking chart has %v lines, want actual and BG/NBD", n)
+		}
+		if last := eval[float64](t, bctx, `Chart.getChart("tracking-chart").data.datasets[0].data.at(-1)`); last != 4339 {
+			t.Fatalf("actual at the end = %v, want 4339", last)
+		}
+		screenshot(t, bctx, "models")
+	})
+
 	t.Run("logout", func(t *testing.T) {
 		click(t, bctx, `form.logout button`)
 		if loc := eval[string](t, bctx, "location.pathname"); loc != "/login" {

@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/kunding/kunding/internal/auth"
+	"github.com/kunding/kunding/internal/predict"
 	"github.com/kunding/kunding/internal/source"
 	"github.com/kunding/kunding/internal/web/i18n"
 )
@@ -60,6 +61,9 @@ func TestMessageKeysExist(t *testing.T) {
 	}
 	for _, k := range []string{"user", "anon", "email", "phone", "ext"} {
 		used["idkind."+k] = "identifier kinds"
+	}
+	for _, n := range append([]string{"auto"}, predict.Models...) {
+		used["models.name."+n] = "predict.Models"
 	}
 	for m := 1; m <= 12; m++ {
 		used["month."+strconv.Itoa(m)] = "months"

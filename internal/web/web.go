@@ -57,7 +57,7 @@ type Handler struct {
 }
 
 // pageNames are the templates under templates/ that render a whole page.
-var pageNames = []string{"login", "search", "customer", "sources", "source", "error"}
+var pageNames = []string{"login", "search", "customer", "sources", "source", "models", "error"}
 
 // New parses the templates and builds the routes.
 func New(cfg Config) (*Handler, error) {
@@ -150,6 +150,7 @@ func (h *Handler) routes() {
 	private("GET /sources", auth.PermSourcesRead, h.sources)
 	private("POST /sources", auth.PermSourcesWrite, h.createSource)
 	private("GET /sources/{id}", auth.PermSourcesRead, h.source)
+	private("GET /models", auth.PermRead, h.models)
 	private("POST /sources/{id}/rotate", auth.PermSourcesWrite, h.rotateKey)
 	private("GET /sources/{id}/live", auth.PermSourcesRead, h.livePart)
 	// Unknown paths answer 404 to users only, so strangers learn nothing of
@@ -242,7 +243,7 @@ type page struct {
 	NoQuickSearch bool
 	Langs         []langLink
 	// What the user may see, for the navigation.
-	CanCustomers, CanSources, CanChangeSources bool
+	CanCustomers, CanSources, CanChangeSources, CanModels bool
 }
 
 type langLink struct {
@@ -263,6 +264,7 @@ func (h *Handler) page(r *http.Request, titleKey, section string) page {
 		p.User = &u
 		ctx := r.Context()
 		p.CanCustomers, p.CanSources, p.CanChangeSources = auth.Can(ctx, auth.PermCustomers), auth.Can(ctx, auth.PermSourcesRead), auth.Can(ctx, auth.PermSourcesWrite)
+		p.CanModels = auth.Can(ctx, auth.PermRead)
 	}
 	return p
 }
