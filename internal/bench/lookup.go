@@ -207,6 +207,9 @@ func BuildLookupBulk(ctx context.Context, st store.Store, src store.Source, d Lo
 
 	const insertEvent = `INSERT INTO events(seq, source_id, message_id, type, name, ts, received_at, body) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`
 	for i := 0; i < nChunks; i++ {
+		if err := ctx.Err(); err != nil { // a ready chunk would win the select below
+			return bs, err
+		}
 		var r result
 		select {
 		case r = <-slots[i]:
