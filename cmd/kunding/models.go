@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/kunding/kunding/internal/scoring"
+	"github.com/kunding/kunding/internal/store"
 )
 
 const modelsUsage = `usage: kunding models <fit|score|validate|show> [flags]
@@ -36,12 +37,15 @@ func runModels(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	var model, calEnd, holdEnd *string
 	var margin, discount *float64
 	var asJSON *bool
+	var customer *string
 	switch sub {
 	case "fit", "validate":
 		unitDays = fs.Int("unit-days", 7, "time unit of the models in days (7: weeks, as in the literature)")
 		model = fs.String("model", "auto", "auto (lowest BIC) or one of bgnbd, mbgnbd, paretonbd")
 		calEnd = fs.String("calibration-end", "", "last day of data to fit on, YYYY-MM-DD (fit: default today)")
-	case "score", "show":
+	case "score":
+	case "show":
+		customer = fs.String("customer", "", "also show this customer's predictions (customer id or user id)")
 	default:
 		return fmt.Errorf("unknown subcommand %q\n%s", sub, modelsUsage)
 	}
@@ -79,6 +83,30 @@ func runModels(ctx context.Context, args []string, stdout, stderr io.Writer) err
 			return err
 		}
 		printModel(stdout, m)
+		if *customer == "" {
+			return nil
+		}
+		p, err := st.Customer(ctx, *customer)
+		if errors.Is(err, store.ErrNotFound) {
+			p, err = st.CustomerByIdentifier(ctx, store.Identifier{Kind: "user", Value: *customer})
+		}
+		if err != nil {
+			return fmt.Errorf("customer %s: %w", *customer, err)
+		}
+		ps, ok := st.(store.PredictionStore)
+		if !ok {
+			return errors.New("this store keeps no predictions")
+		}
+		pr, err := ps.Prediction(ctx, p.CustomerID)
+		if errors.Is(err, store.ErrNotFound) {
+			return fmt.Errorf("customer %s has no predictions yet (no orders, or not scored: kunding models score)", p.CustomerID)
+		}
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(stdout, "\ncustomer %s (%s), computed %s with %s:\n", p.CustomerID, p.Name, pr.ComputedAt.Format(time.RFC3339), pr.Model)
+		fmt.Fprintf(stdout, "  expected orders next 90 days %.3f\n  P(alive) %.3f, churn risk %.3f\n  expected order value %.2f\n  CLV %.2f (percentile %.1f)\n",
+			pr.Expected90d, pr.PAlive, pr.ChurnRisk, pr.ExpectedSpend, pr.CLV, pr.CLVPercentile)
 		return nil
 	case "score":
 		bar := newProgress(stderr, "score", 0)
@@ -143,11 +171,14 @@ func printModel(w io.Writer, m scoring.Model) {
 		}
 		fmt.Fprintf(w, "  %-6s %10.5g  (SE %s)\n", n, m.Params[i], se)
 	}
-	fmt.Fprintf(w, "  log-likelihood %.2f, BIC %.2f\n", m.LogLik, m.BIC)
+	fmt.Fprintf(w, "  log-likelihood %.2f, BIC %.2f; chosen by %s\n", m.LogLik, m.BIC, m.ChosenBy)
 	for _, c := range m.Candidates {
-		if c.Error != "" {
+		switch {
+		case c.Error != "":
 			fmt.Fprintf(w, "  candidate %-9s failed: %s\n", c.Name, c.Error)
-		} else {
+		case c.HoldoutMAE > 0:
+			fmt.Fprintf(w, "  candidate %-9s LL %.2f BIC %.2f holdout MAE %.4f\n", c.Name, c.LogLik, c.BIC, c.HoldoutMAE)
+		default:
 			fmt.Fprintf(w, "  candidate %-9s LL %.2f BIC %.2f\n", c.Name, c.LogLik, c.BIC)
 		}
 	}

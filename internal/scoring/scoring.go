@@ -91,7 +91,10 @@ type Candidate struct {
 	Params []float64 `json:"params,omitempty"`
 	LogLik float64   `json:"logLik,omitempty"`
 	BIC    float64   `json:"bic,omitempty"`
-	Error  string    `json:"error,omitempty"`
+	// HoldoutMAE is the mean absolute error per customer when fitted on the
+	// first three quarters of the history and checked on the last quarter.
+	HoldoutMAE float64 `json:"holdoutMAE,omitempty"`
+	Error      string  `json:"error,omitempty"`
 }
 
 // Spend are the Gamma-Gamma parameters.
@@ -117,9 +120,13 @@ type Model struct {
 	CalibrationEnd time.Time   `json:"calibrationEnd"`
 	FittedAt       time.Time   `json:"fittedAt"`
 	Candidates     []Candidate `json:"candidates"`
-	Margin         float64     `json:"margin"`
-	AnnualDiscount float64     `json:"annualDiscount"`
-	HorizonDays    int         `json:"horizonDays"`
+	// ChosenBy says how the model was chosen: "holdout" (lowest holdout
+	// error), "bic" (lowest BIC, when no holdout check was possible) or
+	// "option" (named by --model).
+	ChosenBy       string  `json:"chosenBy"`
+	Margin         float64 `json:"margin"`
+	AnnualDiscount float64 `json:"annualDiscount"`
+	HorizonDays    int     `json:"horizonDays"`
 	// CLVCuts are the 0th..100th percentiles of CLV at the last full
 	// scoring, so that one customer's percentile can be placed at once.
 	CLVCuts  []float64 `json:"clvCuts,omitempty"`
@@ -175,7 +182,11 @@ func Fit(ctx context.Context, st store.Store, o Options) (Model, error) {
 	if err != nil {
 		return Model{}, fmt.Errorf("fit: %w", err)
 	}
-	m, err := fitCohort(cohort, o)
+	var holdout map[string]float64
+	if o.Model == "auto" {
+		holdout = holdoutErrors(txs, cohort, calEnd, o.Unit)
+	}
+	m, err := fitCohort(cohort, o, holdout)
 	if err != nil {
 		return Model{}, err
 	}
@@ -186,8 +197,39 @@ func Fit(ctx context.Context, st store.Store, o Options) (Model, error) {
 	return m, nil
 }
 
-// fitCohort fits the candidate models and the spend model on a cohort.
-func fitCohort(cohort *predict.Cohort, o Options) (Model, error) {
+// holdoutErrors fits every model on the first three quarters of the
+// history and returns each one's mean absolute error per customer on the
+// last quarter; nil when the history is too short or nothing could be fitted.
+func holdoutErrors(txs []predict.Transaction, full *predict.Cohort, calEnd time.Time, unit time.Duration) map[string]float64 {
+	span := calEnd.Sub(full.Start)
+	split := full.Start.Add(span * 3 / 4).Truncate(24 * time.Hour)
+	if span < 8*unit || !split.After(full.Start) {
+		return nil
+	}
+	hc, err := predict.Summarize(txs, predict.SummaryOptions{CalibrationEnd: split, HoldoutEnd: calEnd, Unit: unit})
+	if err != nil {
+		return nil
+	}
+	out := map[string]float64{}
+	for _, name := range predict.Models {
+		tm, err := predict.FitTransactionModel(name, hc.Data(), predict.FitOptions{SkipSE: true})
+		if err != nil {
+			continue
+		}
+		if e, err := predict.EvaluateHoldout(tm, hc); err == nil && !math.IsNaN(e.MAE) {
+			out[name] = e.MAE
+		}
+	}
+	if len(out) == 0 {
+		return nil
+	}
+	return out
+}
+
+// fitCohort fits the candidate models and the spend model on a cohort, and
+// chooses the one with the lowest holdout error (holdout, when given) or
+// else the lowest BIC.
+func fitCohort(cohort *predict.Cohort, o Options, holdout map[string]float64) (Model, error) {
 	data := cohort.Data()
 	names := predict.Models
 	if o.Model != "auto" {
@@ -203,10 +245,17 @@ func fitCohort(cohort *predict.Cohort, o Options) (Model, error) {
 			errs = append(errs, name+": "+err.Error())
 			continue
 		}
-		cands = append(cands, Candidate{Name: name, Params: tm.Params(), LogLik: tm.Fitted().LogLik, BIC: predict.BIC(tm)})
-		if best == nil || predict.BIC(tm) < predict.BIC(best) {
+		cands = append(cands, Candidate{Name: name, Params: tm.Params(), LogLik: tm.Fitted().LogLik, BIC: predict.BIC(tm), HoldoutMAE: holdout[name]})
+		if best == nil || better(tm, best, holdout) {
 			best = tm
 		}
+	}
+	chosenBy := "bic"
+	switch {
+	case o.Model != "auto":
+		chosenBy = "option"
+	case best != nil && holdout[best.Name()] > 0:
+		chosenBy = "holdout"
 	}
 	if best == nil {
 		return Model{}, fmt.Errorf("fit failed, the previous model stays in use: %v", errs)
@@ -214,7 +263,7 @@ func fitCohort(cohort *predict.Cohort, o Options) (Model, error) {
 	f := best.Fitted()
 	m := Model{Name: best.Name(), ParamNames: best.ParamNames(), Params: best.Params(), SE: f.SE, LogLik: f.LogLik,
 		BIC: predict.BIC(best), Customers: f.N, UnitDays: int(o.Unit / (24 * time.Hour)), CalibrationEnd: cohort.CalibrationEnd,
-		Candidates: cands, Margin: o.Margin, AnnualDiscount: o.AnnualDiscount, HorizonDays: o.HorizonDays}
+		Candidates: cands, ChosenBy: chosenBy, Margin: o.Margin, AnnualDiscount: o.AnnualDiscount, HorizonDays: o.HorizonDays}
 	// The spend model needs positive mean spend: repeat buyers whose repeat
 	// orders were all free carry no information on spend.
 	var spend []predict.SpendCustomer
@@ -236,6 +285,20 @@ func fitCohort(cohort *predict.Cohort, o Options) (Model, error) {
 		}
 	}
 	return m, nil
+}
+
+// better prefers the lower holdout error where both have one, else the
+// lower BIC.
+func better(a, b predict.TransactionModel, holdout map[string]float64) bool {
+	ea, oka := holdout[a.Name()]
+	eb, okb := holdout[b.Name()]
+	if oka && okb {
+		return ea < eb
+	}
+	if oka != okb {
+		return oka
+	}
+	return predict.BIC(a) < predict.BIC(b)
 }
 
 func save(ctx context.Context, st store.Store, m Model) error {

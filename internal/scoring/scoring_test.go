@@ -169,6 +169,15 @@ func TestFitScoreAndBadInput(t *testing.T) {
 		if len(m.Candidates) != 3 || m.Spend == nil || m.Customers != 2357 {
 			t.Fatalf("model = %+v", m)
 		}
+		// auto chooses by the error on the last quarter of the history.
+		if m.ChosenBy != "holdout" {
+			t.Fatalf("chosen by %q, want holdout", m.ChosenBy)
+		}
+		for _, c := range m.Candidates {
+			if c.HoldoutMAE <= 0 || (c.Name != m.Name && c.HoldoutMAE < holdoutOf(m)) {
+				t.Fatalf("candidate %+v against chosen %s (MAE %v)", c, m.Name, holdoutOf(m))
+			}
+		}
 		now := time.Date(1998, 7, 1, 0, 0, 0, 0, time.UTC)
 		n, err := scoring.ScoreAll(ctx, st, now, nil)
 		if err != nil || n != 2357 {
@@ -204,4 +213,13 @@ func TestFitScoreAndBadInput(t *testing.T) {
 			}
 		}
 	})
+}
+
+func holdoutOf(m scoring.Model) float64 {
+	for _, c := range m.Candidates {
+		if c.Name == m.Name {
+			return c.HoldoutMAE
+		}
+	}
+	return 0
 }
