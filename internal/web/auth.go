@@ -1,6 +1,7 @@
 package web
 
 import (
+	"context"
 	"net/http"
 
 	"github.com/kunding/kunding/internal/auth"
@@ -20,6 +21,11 @@ type Auth interface {
 	Login(w http.ResponseWriter, r *http.Request, email, password string) (auth.User, error)
 	// Logout ends the session.
 	Logout(w http.ResponseWriter, r *http.Request) error
+	// User management (the /users page); the audit log names the actor.
+	Users(ctx context.Context) ([]auth.User, error)
+	Departments(ctx context.Context) ([]auth.Department, error)
+	CreateUser(ctx context.Context, n auth.NewUser) (auth.User, error)
+	UpdateUser(ctx context.Context, id string, ch auth.UserChange) (auth.User, error)
 }
 
 var _ Auth = (*auth.Service)(nil)

@@ -65,6 +65,9 @@ func TestMessageKeysExist(t *testing.T) {
 	for _, n := range append([]string{"auto"}, predict.Models...) {
 		used["models.name."+n] = "predict.Models"
 	}
+	for _, f := range []string{"email", "name", "role", "department", "password"} {
+		used["users.err."+f] = "userError"
+	}
 	for m := 1; m <= 12; m++ {
 		used["month."+strconv.Itoa(m)] = "months"
 	}

@@ -57,7 +57,7 @@ type Handler struct {
 }
 
 // pageNames are the templates under templates/ that render a whole page.
-var pageNames = []string{"login", "search", "customer", "sources", "source", "models", "error"}
+var pageNames = []string{"login", "search", "customer", "sources", "source", "models", "users", "error"}
 
 // New parses the templates and builds the routes.
 func New(cfg Config) (*Handler, error) {
@@ -153,6 +153,9 @@ func (h *Handler) routes() {
 	private("GET /models", auth.PermRead, h.models)
 	private("POST /sources/{id}/rotate", auth.PermSourcesWrite, h.rotateKey)
 	private("GET /sources/{id}/live", auth.PermSourcesRead, h.livePart)
+	private("GET /users", auth.PermUsers, h.users)
+	private("POST /users", auth.PermUsers, h.createUser)
+	private("POST /users/{id}", auth.PermUsers, h.updateUser)
 	// Unknown paths answer 404 to users only, so strangers learn nothing of
 	// the routes.
 	mux.Handle("/", a.RequireUser(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -244,6 +247,7 @@ type page struct {
 	Langs         []langLink
 	// What the user may see, for the navigation.
 	CanCustomers, CanSources, CanChangeSources, CanModels bool
+	CanUsers, CanGDPR, CanAudit                           bool
 }
 
 type langLink struct {
@@ -265,6 +269,7 @@ func (h *Handler) page(r *http.Request, titleKey, section string) page {
 		ctx := r.Context()
 		p.CanCustomers, p.CanSources, p.CanChangeSources = auth.Can(ctx, auth.PermCustomers), auth.Can(ctx, auth.PermSourcesRead), auth.Can(ctx, auth.PermSourcesWrite)
 		p.CanModels = auth.Can(ctx, auth.PermRead)
+		p.CanUsers, p.CanGDPR, p.CanAudit = auth.Can(ctx, auth.PermUsers), auth.Can(ctx, auth.PermGDPR), auth.Can(ctx, auth.PermAudit)
 	}
 	return p
 }
