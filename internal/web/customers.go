@@ -115,6 +115,7 @@ type customerData struct {
 	ChartRows  []chartRow
 	Timeline   timelineData
 	Recent     []timelineItem // the newest campaign touches of the first page
+	EraseError string         // a refused erasure (PermGDPR)
 }
 
 type figure struct{ Label, Value, Hint string }
@@ -148,6 +149,12 @@ type timelineItem struct {
 }
 
 func (h *Handler) customer(w http.ResponseWriter, r *http.Request) {
+	h.renderCustomer(w, r, http.StatusOK, "")
+}
+
+// renderCustomer renders the customer 360 page; eraseErr is a refused
+// erasure, shown at its form.
+func (h *Handler) renderCustomer(w http.ResponseWriter, r *http.Request, code int, eraseErr string) {
 	id := r.PathValue("id")
 	prof, err := h.cfg.Store.Customer(r.Context(), id)
 	if err != nil {
@@ -176,7 +183,7 @@ func (h *Handler) customer(w http.ResponseWriter, r *http.Request) {
 	} else if c.Email != "" {
 		p.Title = c.Email
 	}
-	d := customerData{page: p, C: c, MergedFrom: r.URL.Query().Get("merged_from")}
+	d := customerData{page: p, C: c, MergedFrom: r.URL.Query().Get("merged_from"), EraseError: eraseErr}
 	d.Figures = h.figures(p.L, &prof, &c)
 	d.Traits, d.Consent = traitRows(p.L, c.Traits)
 	for _, id := range c.Identities {
@@ -206,7 +213,7 @@ func (h *Handler) customer(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, err)
 		return
 	}
-	h.render(w, r, http.StatusOK, "customer", d)
+	h.render(w, r, code, "customer", d)
 }
 
 func (h *Handler) figures(l i18n.Lang, prof *profile.Profile, c *api.Customer) []figure {

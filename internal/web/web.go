@@ -57,7 +57,7 @@ type Handler struct {
 }
 
 // pageNames are the templates under templates/ that render a whole page.
-var pageNames = []string{"login", "search", "customer", "sources", "source", "models", "users", "error"}
+var pageNames = []string{"login", "search", "customer", "sources", "source", "models", "users", "erased", "error"}
 
 // New parses the templates and builds the routes.
 func New(cfg Config) (*Handler, error) {
@@ -147,6 +147,8 @@ func (h *Handler) routes() {
 	private("GET /customers", auth.PermCustomers, h.search)
 	private("GET /customers/{id}", auth.PermCustomers, h.customer)
 	private("GET /customers/{id}/timeline", auth.PermCustomers, h.timelinePart)
+	private("GET /customers/{id}/export", auth.PermGDPR, h.exportCustomer)
+	private("POST /customers/{id}/erase", auth.PermGDPR, h.eraseCustomer)
 	private("GET /sources", auth.PermSourcesRead, h.sources)
 	private("POST /sources", auth.PermSourcesWrite, h.createSource)
 	private("GET /sources/{id}", auth.PermSourcesRead, h.source)
