@@ -57,7 +57,7 @@ type Handler struct {
 }
 
 // pageNames are the templates under templates/ that render a whole page.
-var pageNames = []string{"login", "search", "customer", "sources", "source", "models", "users", "erased", "error"}
+var pageNames = []string{"login", "search", "customer", "sources", "source", "models", "users", "erased", "audit", "error"}
 
 // New parses the templates and builds the routes.
 func New(cfg Config) (*Handler, error) {
@@ -156,6 +156,7 @@ func (h *Handler) routes() {
 	private("POST /sources/{id}/rotate", auth.PermSourcesWrite, h.rotateKey)
 	private("GET /sources/{id}/live", auth.PermSourcesRead, h.livePart)
 	private("GET /users", auth.PermUsers, h.users)
+	private("GET /audit", auth.PermAudit, h.auditLog)
 	private("POST /users", auth.PermUsers, h.createUser)
 	private("POST /users/{id}", auth.PermUsers, h.updateUser)
 	// Unknown paths answer 404 to users only, so strangers learn nothing of
