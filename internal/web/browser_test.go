@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"github.com/chromedp/chromedp"
+
+	"github.com/kunding/kunding/internal/store"
 )
 
 // browserContext starts the one headless Chromium of this package's tests.
@@ -129,11 +131,13 @@ func text(t *testing.T, bctx context.Context, css string) string {
 // TestBrowser walks the web app as an agent and an admin would, in a real
 // headless Chromium: log in, find a customer, read the 360 page with its
 // mailing and chart, switch to German, create a source and watch its events
-// arrive in the live debugger, log out.
+// arrive in the live debugger, download a customer's GDPR export and erase
+// her, look at the users and the audit log, log out, and log in as an agent
+// who is refused the admin pages and sees no GDPR controls.
 func TestBrowser(t *testing.T) {
 	bctx := browserContext(t)
 	a := startApp(t, "")
-	a.anna(60)
+	annaID := a.anna(60)
 	start := time.Now()
 
 	t.Run("login", func(t *testing.T) {
@@ -287,6 +291,54 @@ func TestBrowser(t *testing.T) {
 		screenshot(t, bctx, "models")
 	})
 
+	t.Run("gdpr export and erasure", func(t *testing.T) {
+		do(t, bctx, "360 page", chromedp.Navigate(a.URL+"/customers/"+annaID), chromedp.WaitVisible(chromedp.ID("gdpr-export")),
+			chromedp.WaitVisible(chromedp.ID("erase-form")))
+		// The export link downloads the customer's JSON with the browser's session.
+		export, err := chromedp.Run(bctx, chromedp.Evaluate[[]string](`(async () => {
+			const r = await fetch(document.getElementById("gdpr-export").href);
+			return [String(r.status), r.headers.get("Content-Type") || "", r.headers.get("Content-Disposition") || "", await r.text()];
+		})()`, chromedp.EvalAwaitPromise))
+		if err != nil {
+			t.Fatalf("fetch export: %v", err)
+		}
+		if export[0] != "200" || !strings.HasPrefix(export[1], "application/json") || !strings.HasPrefix(export[2], "attachment;") {
+			t.Fatalf("export = %v", export[:3])
+		}
+		for _, want := range []string{annaID, "C-1001", "anna@example.de"} {
+			if !strings.Contains(export[3], want) {
+				t.Fatalf("the export lacks %q", want)
+			}
+		}
+		do(t, bctx, "confirm erasure", chromedp.SendKeys(chromedp.ID("erase-confirm"), annaID))
+		click(t, bctx, `#erase-form button[type="submit"]`)
+		do(t, bctx, "erase result", chromedp.WaitVisible(chromedp.ID("erased")))
+		if got := text(t, bctx, "#erased"); !strings.Contains(got, annaID) {
+			t.Fatalf("erase result = %q", got)
+		}
+		if body := eval[string](t, bctx, "document.body.innerText"); strings.Contains(body, "Anna") || strings.Contains(body, "anna@example.de") {
+			t.Fatal("the erase result page shows the erased customer's data")
+		}
+		screenshot(t, bctx, "gdpr-erased")
+		resp, err := chromedp.Run(bctx, chromedp.NavigateResponse(a.URL+"/customers/"+annaID))
+		if err != nil || resp.Status != 404 {
+			t.Fatalf("erased customer page: %v %v", resp, err)
+		}
+	})
+
+	t.Run("users and audit", func(t *testing.T) {
+		do(t, bctx, "users page", chromedp.Navigate(a.URL+"/users"), chromedp.WaitVisible(chromedp.ID("create-user")))
+		if body := eval[string](t, bctx, "document.body.innerText"); !strings.Contains(body, "Aaron Agent") {
+			t.Fatal("the users page does not list the agent")
+		}
+		screenshot(t, bctx, "users")
+		do(t, bctx, "audit page", chromedp.Navigate(a.URL+"/audit"), chromedp.WaitVisible(chromedp.ID("audit-table")))
+		if got := text(t, bctx, "#audit-table"); !strings.Contains(got, "customer.erase") || !strings.Contains(got, "customer.export") {
+			t.Fatalf("the audit page lacks the export and the erasure: %q", got)
+		}
+		screenshot(t, bctx, "audit")
+	})
+
 	t.Run("logout", func(t *testing.T) {
 		click(t, bctx, `form.logout button`)
 		if loc := eval[string](t, bctx, "location.pathname"); loc != "/login" {
@@ -296,6 +348,51 @@ func TestBrowser(t *testing.T) {
 		if loc := eval[string](t, bctx, "location.pathname"); loc != "/login" {
 			t.Fatalf("after logout /sources shows %s", loc)
 		}
+	})
+	t.Run("agent", func(t *testing.T) {
+		if code := a.send(a.Shop.WriteKey, map[string]any{"type": "identify", "userId": "C-2002", "traits": map[string]any{"name": "Ben Becker"}}); code != 200 {
+			t.Fatalf("send = %d", code)
+		}
+		a.settle()
+		ben, err := a.Srv.Store.CustomerByIdentifier(ctx, store.Identifier{Kind: "user", Value: "C-2002"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		do(t, bctx, "login as agent", chromedp.WaitVisible(chromedp.ID("email")),
+			chromedp.SendKeys(chromedp.ID("email"), "agent@kunding.test"),
+			chromedp.SendKeys(chromedp.ID("password"), password))
+		if _, err := chromedp.RunResponse(bctx, chromedp.SendKeys(chromedp.ID("password"), "\r")); err != nil {
+			t.Fatalf("submit login: %v", err)
+		}
+		if got := text(t, bctx, ".user"); !strings.Contains(got, "Aaron Agent") {
+			t.Fatalf("after login the header shows %q", got)
+		}
+		do(t, bctx, "360 page", chromedp.Navigate(a.URL+"/customers/"+ben.CustomerID), chromedp.WaitVisible(chromedp.CSS("h1")))
+		if h := text(t, bctx, "h1"); h != "Ben Becker" {
+			t.Fatalf("heading = %q", h)
+		}
+		if n := eval[float64](t, bctx, `document.querySelectorAll("#gdpr, #gdpr-export, #erase-form").length`); n != 0 {
+			t.Fatalf("the agent sees %v GDPR controls", n)
+		}
+		forbidden := map[string]string{
+			"en": "Your role may not open this page.",
+			"de": "Ihre Rolle darf diese Seite nicht öffnen.",
+		}
+		for _, path := range []string{"/users", "/audit"} {
+			resp, err := chromedp.Run(bctx, chromedp.NavigateResponse(a.URL+path))
+			if err != nil || resp.Status != 403 {
+				t.Fatalf("agent %s: %v %v", path, resp, err)
+			}
+			lang := eval[string](t, bctx, "document.documentElement.lang")
+			want, ok := forbidden[lang]
+			if !ok {
+				t.Fatalf("403 page lang = %q", lang)
+			}
+			if body := eval[string](t, bctx, "document.body.innerText"); !strings.Contains(body, want) {
+				t.Fatalf("agent %s shows %q, want %q", path, body, want)
+			}
+		}
+		screenshot(t, bctx, "forbidden")
 	})
 	t.Logf("browser walk took %v", time.Since(start).Round(time.Millisecond))
 }
