@@ -7,7 +7,6 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
-	"path/filepath"
 	"regexp"
 	"sort"
 	"strings"
@@ -19,28 +18,11 @@ import (
 	"github.com/kunding/kunding/internal/event"
 	"github.com/kunding/kunding/internal/pipeline"
 	"github.com/kunding/kunding/internal/store"
-	"github.com/kunding/kunding/internal/store/pgtest"
-	"github.com/kunding/kunding/internal/store/postgres"
-	"github.com/kunding/kunding/internal/store/sqlite"
+	"github.com/kunding/kunding/internal/store/storetest"
 )
 
 // eachStore runs a test on SQLite and on PostgreSQL.
-func eachStore(t *testing.T, fn func(t *testing.T, st store.Store)) {
-	t.Run("sqlite", func(t *testing.T) {
-		st, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "k.db"), sqlite.Options{})
-		if err != nil {
-			t.Fatal(err)
-		}
-		fn(t, st)
-	})
-	t.Run("postgres", func(t *testing.T) {
-		st, err := postgres.Open(context.Background(), pgtest.URL(t), postgres.Options{})
-		if err != nil {
-			t.Fatal(err)
-		}
-		fn(t, st)
-	})
-}
+func eachStore(t *testing.T, fn func(t *testing.T, st store.Store)) { storetest.EachStore(t, fn) }
 
 func setup(t *testing.T, st store.Store) (*httptest.Server, store.Store, string) {
 	t.Helper()

@@ -4,37 +4,17 @@ import (
 	"context"
 	"errors"
 	"net/url"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/kunding/kunding/internal/audit"
 	"github.com/kunding/kunding/internal/store"
-	"github.com/kunding/kunding/internal/store/pgtest"
-	"github.com/kunding/kunding/internal/store/postgres"
-	"github.com/kunding/kunding/internal/store/sqlite"
+	"github.com/kunding/kunding/internal/store/storetest"
 )
 
-func eachStore(t *testing.T, fn func(t *testing.T, st store.Store)) {
-	ctx := context.Background()
-	t.Run("sqlite", func(t *testing.T) {
-		st, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "k.db"), sqlite.Options{})
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { st.Close() })
-		fn(t, st)
-	})
-	t.Run("postgres", func(t *testing.T) {
-		st, err := postgres.Open(ctx, pgtest.URL(t), postgres.Options{})
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { st.Close() })
-		fn(t, st)
-	})
-}
+// eachStore runs a test on SQLite and on PostgreSQL.
+func eachStore(t *testing.T, fn func(t *testing.T, st store.Store)) { storetest.EachStore(t, fn) }
 
 func TestRecordAndList(t *testing.T) { eachStore(t, recordAndList) }
 

@@ -9,7 +9,6 @@ import (
 	"net/http/cookiejar"
 	"net/http/httptest"
 	"net/url"
-	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -18,32 +17,13 @@ import (
 	"github.com/kunding/kunding/internal/audit"
 	"github.com/kunding/kunding/internal/auth"
 	"github.com/kunding/kunding/internal/store"
-	"github.com/kunding/kunding/internal/store/pgtest"
-	"github.com/kunding/kunding/internal/store/postgres"
-	"github.com/kunding/kunding/internal/store/sqlite"
+	"github.com/kunding/kunding/internal/store/storetest"
 )
 
 var ctx = context.Background()
 
 // eachStore runs a test on SQLite and on PostgreSQL.
-func eachStore(t *testing.T, fn func(t *testing.T, st store.Store)) {
-	t.Run("sqlite", func(t *testing.T) {
-		st, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "k.db"), sqlite.Options{})
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { st.Close() })
-		fn(t, st)
-	})
-	t.Run("postgres", func(t *testing.T) {
-		st, err := postgres.Open(ctx, pgtest.URL(t), postgres.Options{})
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { st.Close() })
-		fn(t, st)
-	})
-}
+func eachStore(t *testing.T, fn func(t *testing.T, st store.Store)) { storetest.EachStore(t, fn) }
 
 // clock is a clock tests move.
 type clock struct {

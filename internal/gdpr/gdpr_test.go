@@ -7,7 +7,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -17,32 +16,14 @@ import (
 	"github.com/kunding/kunding/internal/gdpr"
 	"github.com/kunding/kunding/internal/pipeline"
 	"github.com/kunding/kunding/internal/store"
-	"github.com/kunding/kunding/internal/store/pgtest"
-	"github.com/kunding/kunding/internal/store/postgres"
-	"github.com/kunding/kunding/internal/store/sqlite"
 	"github.com/kunding/kunding/internal/store/sqlstore"
+	"github.com/kunding/kunding/internal/store/storetest"
 )
 
 var ctx = audit.WithActor(context.Background(), "test")
 
-func eachStore(t *testing.T, fn func(t *testing.T, st store.Store)) {
-	t.Run("sqlite", func(t *testing.T) {
-		st, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "k.db"), sqlite.Options{})
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { st.Close() })
-		fn(t, st)
-	})
-	t.Run("postgres", func(t *testing.T) {
-		st, err := postgres.Open(ctx, pgtest.URL(t), postgres.Options{})
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { st.Close() })
-		fn(t, st)
-	})
-}
+// eachStore runs a test on SQLite and on PostgreSQL.
+func eachStore(t *testing.T, fn func(t *testing.T, st store.Store)) { storetest.EachStore(t, fn) }
 
 var base = time.Date(2026, 5, 1, 9, 0, 0, 0, time.UTC)
 

@@ -6,7 +6,6 @@ import (
 	"io"
 	"math"
 	"os"
-	"path/filepath"
 	"testing"
 	"time"
 
@@ -15,31 +14,13 @@ import (
 	"github.com/kunding/kunding/internal/scoring"
 	"github.com/kunding/kunding/internal/source"
 	"github.com/kunding/kunding/internal/store"
-	"github.com/kunding/kunding/internal/store/pgtest"
-	"github.com/kunding/kunding/internal/store/postgres"
-	"github.com/kunding/kunding/internal/store/sqlite"
+	"github.com/kunding/kunding/internal/store/storetest"
 )
 
 const cdnowDir = "../../../shared/data/cdnow/"
 
-func eachStore(t *testing.T, fn func(t *testing.T, st store.Store)) {
-	t.Run("sqlite", func(t *testing.T) {
-		st, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "k.db"), sqlite.Options{})
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { st.Close() })
-		fn(t, st)
-	})
-	t.Run("postgres", func(t *testing.T) {
-		st, err := postgres.Open(context.Background(), pgtest.URL(t), postgres.Options{})
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { st.Close() })
-		fn(t, st)
-	})
-}
+// eachStore runs a test on SQLite and on PostgreSQL.
+func eachStore(t *testing.T, fn func(t *testing.T, st store.Store)) { storetest.EachStore(t, fn) }
 
 // load imports a CDNOW file through the product's importer and pipeline.
 func load(t *testing.T, st store.Store, file, mapping string, header bool) {
