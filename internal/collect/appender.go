@@ -11,10 +11,18 @@ import (
 )
 
 // ErrOverloaded means the write queue is full; the client should retry later.
-var ErrOverloaded = errors.New("too many events waiting to be written")
+var ErrOverloaded = store.ErrOverloaded
 
 // ErrClosed means the appender no longer accepts events (shutdown).
-var ErrClosed = errors.New("server is shutting down")
+var ErrClosed = store.ErrClosed
+
+// Writer takes validated events durably: Append returns only when they
+// are safe (see docs/collection.md). isNew says per record whether it was
+// new, or is nil when that is not known yet (the journal learns it when it
+// loads the events into the log).
+type Writer interface {
+	Append(ctx context.Context, recs []store.Record) (isNew []bool, err error)
+}
 
 // Appender writes events to the log in group commits: every request waiting
 // while one commit runs goes into the next, so that one fsync acknowledges

@@ -28,7 +28,9 @@ import (
 // Collector serves /v1/.
 type Collector struct {
 	Store    store.Store
-	Appender *Appender
+	// Appender makes events durable: an *Appender (straight into the
+	// store) or a *journal.Journal (a local write-ahead journal).
+	Appender Writer
 	Metrics  *metrics.Metrics
 	Log      *slog.Logger
 	Now      func() time.Time
@@ -326,13 +328,20 @@ func (c *Collector) batch(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	c.reject(src, recv, rej)
-	dups := 0
-	for _, n := range isNew {
-		if !n {
-			dups++
+	resp := map[string]any{"success": true}
+	if isNew == nil {
+		// Journal: the events are durable; repeats are dropped when they
+		// are loaded into the log, so they cannot be counted here.
+		resp["accepted"] = len(recs)
+	} else {
+		dups := 0
+		for _, n := range isNew {
+			if !n {
+				dups++
+			}
 		}
+		resp["accepted"], resp["duplicates"] = len(recs)-dups, dups
 	}
-	resp := map[string]any{"success": true, "accepted": len(recs) - dups, "duplicates": dups}
 	if len(bad) > 0 {
 		resp["rejected"] = bad
 	}
@@ -372,6 +381,10 @@ func (c *Collector) appendNew(w http.ResponseWriter, recs []store.Record) ([]boo
 		c.Log.Error("collection: events not stored", "err", err, "events", len(recs))
 		writeError(w, http.StatusInternalServerError, "the events could not be stored; the server log says why")
 		return nil, false
+	}
+	if isNew == nil {
+		// The journal counts them when it loads them into the log.
+		return nil, true
 	}
 	n := 0
 	for _, x := range isNew {

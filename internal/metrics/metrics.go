@@ -8,17 +8,20 @@ import (
 
 // Metrics are the collectors of one server.
 type Metrics struct {
-	Registry       *prometheus.Registry
-	Received       prometheus.Counter
-	Accepted       prometheus.Counter
-	Rejected       *prometheus.CounterVec
-	Deduplicated   prometheus.Counter
-	Overloaded     prometheus.Counter
-	RequestSeconds *prometheus.HistogramVec
-	CommitSeconds  prometheus.Histogram
-	CommitEvents   prometheus.Histogram
-	Processed      prometheus.Counter
-	PipelineLag    prometheus.Gauge
+	Registry *prometheus.Registry
+	Received prometheus.Counter
+	Accepted prometheus.Counter
+	Rejected *prometheus.CounterVec
+	// JournalBacklog and JournalBacklogBytes: acknowledged, not yet in the log.
+	JournalBacklog      prometheus.Gauge
+	JournalBacklogBytes prometheus.Gauge
+	Deduplicated        prometheus.Counter
+	Overloaded          prometheus.Counter
+	RequestSeconds      *prometheus.HistogramVec
+	CommitSeconds       prometheus.Histogram
+	CommitEvents        prometheus.Histogram
+	Processed           prometheus.Counter
+	PipelineLag         prometheus.Gauge
 }
 
 // New creates and registers the collectors.
@@ -48,9 +51,13 @@ func New() *Metrics {
 			Name: "kunding_pipeline_events_processed_total", Help: "Events processed by the pipeline (identity, profile)."}),
 		PipelineLag: prometheus.NewGauge(prometheus.GaugeOpts{
 			Name: "kunding_pipeline_lag_events", Help: "Events in the log not yet processed by the pipeline."}),
+		JournalBacklog: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "kunding_journal_backlog_events", Help: "Events acknowledged into the journal, not yet loaded into the event log."}),
+		JournalBacklogBytes: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "kunding_journal_backlog_bytes", Help: "Bytes of the journal not yet loaded into the event log."}),
 	}
 	m.Registry.MustRegister(m.Received, m.Accepted, m.Rejected, m.Deduplicated, m.Overloaded, m.RequestSeconds,
-		m.CommitSeconds, m.CommitEvents, m.Processed, m.PipelineLag,
+		m.CommitSeconds, m.CommitEvents, m.Processed, m.PipelineLag, m.JournalBacklog, m.JournalBacklogBytes,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }

@@ -19,6 +19,13 @@ var ErrNotFound = errors.New("not found")
 // ErrConflict is returned when a unique value is already taken.
 var ErrConflict = errors.New("already exists")
 
+// ErrOverloaded means the write path has too much waiting to be written;
+// the client should retry later (503 with Retry-After).
+var ErrOverloaded = errors.New("too many events waiting to be written")
+
+// ErrClosed means the write path no longer accepts events (shutdown).
+var ErrClosed = errors.New("server is shutting down")
+
 // ErrUnavailable wraps errors of an unreachable database, so that the HTTP
 // layer can answer 503 and clients retry.
 var ErrUnavailable = errors.New("database unavailable")
