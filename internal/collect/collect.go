@@ -27,7 +27,7 @@ import (
 
 // Collector serves /v1/.
 type Collector struct {
-	Store    store.Store
+	Store store.Store
 	// Appender makes events durable: an *Appender (straight into the
 	// store) or a *journal.Journal (a local write-ahead journal).
 	Appender Writer
