@@ -37,6 +37,8 @@ type Profile struct {
 	ByCurrency    map[string]int64 `json:"-"`
 	FirstOrder    time.Time        `json:"firstOrder"`
 	LastOrder     time.Time        `json:"lastOrder"`
+	// LastSurvey is the latest answer per survey type (nps, csat, ces).
+	LastSurvey map[string]SurveyAnswer `json:"lastSurvey,omitempty"`
 }
 
 // New returns an empty profile of a customer.
@@ -198,6 +200,7 @@ func (p *Profile) Apply(ev *event.Event, traits map[string]json.RawMessage, orde
 			p.LastOrder = ts
 		}
 	}
+	p.applySurvey(ev)
 	p.Derive()
 }
 
@@ -242,6 +245,7 @@ func (p *Profile) Absorb(o *Profile) {
 	if o.LastOrder.After(p.LastOrder) {
 		p.LastOrder = o.LastOrder
 	}
+	p.absorbSurveys(o)
 	p.Derive()
 }
 
@@ -290,15 +294,16 @@ func (p *Profile) RFMAt(now time.Time) *RFM {
 
 // storedData is the JSON column of a profile: what has no column of its own.
 type storedData struct {
-	Traits       map[string]Trait `json:"traits,omitempty"`
-	CountsByType map[string]int64 `json:"types,omitempty"`
-	CountsByName map[string]int64 `json:"names,omitempty"`
-	ByCurrency   map[string]int64 `json:"currency,omitempty"`
+	Traits       map[string]Trait        `json:"traits,omitempty"`
+	CountsByType map[string]int64        `json:"types,omitempty"`
+	CountsByName map[string]int64        `json:"names,omitempty"`
+	ByCurrency   map[string]int64        `json:"currency,omitempty"`
+	LastSurvey   map[string]SurveyAnswer `json:"surveys,omitempty"`
 }
 
 // MarshalData encodes the parts of a profile that live in one JSON column.
 func (p *Profile) MarshalData() ([]byte, error) {
-	return json.Marshal(storedData{p.Traits, p.CountsByType, p.CountsByName, p.ByCurrency})
+	return json.Marshal(storedData{p.Traits, p.CountsByType, p.CountsByName, p.ByCurrency, p.LastSurvey})
 }
 
 // UnmarshalData decodes what MarshalData wrote.
@@ -308,6 +313,7 @@ func (p *Profile) UnmarshalData(b []byte) error {
 		return err
 	}
 	p.Traits, p.CountsByType, p.CountsByName, p.ByCurrency = d.Traits, d.CountsByType, d.CountsByName, d.ByCurrency
+	p.LastSurvey = d.LastSurvey
 	if p.Traits == nil {
 		p.Traits = map[string]Trait{}
 	}
