@@ -17,6 +17,8 @@ import (
 
 	"github.com/kunding/kunding/internal/audit"
 	"github.com/kunding/kunding/internal/auth"
+	"github.com/kunding/kunding/internal/feedback"
+	"github.com/kunding/kunding/internal/feeds"
 	"github.com/kunding/kunding/internal/identity"
 	"github.com/kunding/kunding/internal/profile"
 	"github.com/kunding/kunding/internal/scoring"
@@ -36,6 +38,10 @@ type API struct {
 	// Auth authenticates requests and checks permissions; nil: a Service
 	// with default options on Store.
 	Auth *auth.Service
+	// Feedback takes in reviews and posts, Feeds polls feeds (nil: made
+	// on demand on Store).
+	Feedback *feedback.Service
+	Feeds    *feeds.Poller
 }
 
 // Route is one documented route of the API.
@@ -74,6 +80,16 @@ func Routes() []Route {
 		{"DELETE", "/api/apikeys/{id}", (*API).revokeAPIKey, auth.PermUsers},
 		{"GET", "/api/audit", (*API).listAudit, auth.PermAudit},
 		{"GET", "/api/models", (*API).getModel, auth.PermRead},
+		{"POST", "/api/feedback", (*API).postFeedback, auth.PermSourcesWrite},
+		{"POST", "/api/feedback/batch", (*API).postFeedbackBatch, auth.PermSourcesWrite},
+		{"GET", "/api/feedback", (*API).listFeedback, auth.PermCustomers},
+		{"GET", "/api/feedback/{id}", (*API).getFeedback, auth.PermCustomers},
+		{"GET", "/api/feeds", (*API).listFeeds, auth.PermSourcesRead},
+		{"POST", "/api/feeds", (*API).createFeed, auth.PermSourcesWrite},
+		{"GET", "/api/feeds/{id}", (*API).getFeed, auth.PermSourcesRead},
+		{"PATCH", "/api/feeds/{id}", (*API).updateFeed, auth.PermSourcesWrite},
+		{"DELETE", "/api/feeds/{id}", (*API).deleteFeed, auth.PermSourcesWrite},
+		{"POST", "/api/feeds/{id}/poll", (*API).pollFeed, auth.PermSourcesWrite},
 	}
 }
 
