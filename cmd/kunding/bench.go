@@ -66,8 +66,13 @@ func runBenchIngest(ctx context.Context, args []string, stdout, stderr io.Writer
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the server to this file")
 	queue := fs.Int("queue", 2048, "the server's --queue: requests that may wait for a commit before 503")
 	seed := fs.Uint64("seed", 1, "seed of the event generator")
+	jmode := fs.String("journal", "auto", "the server's --journal: auto (on for SQLite, off for PostgreSQL), on or off")
 	pipelineAfter := fs.Bool("pipeline-after", false, "hold the pipeline back until all events are acknowledged, to measure ingest and pipeline apart")
 	if err := parse(fs, args); err != nil {
+		return err
+	}
+	useJournal, err := server.JournalOn(*jmode, *db)
+	if err != nil {
 		return err
 	}
 	dir, cleanup, err := benchDataDir(*data, "kunding-bench-ingest-")
@@ -97,7 +102,7 @@ func runBenchIngest(ctx context.Context, args []string, stdout, stderr io.Writer
 				return err
 			}
 		}
-		srv, err := server.Start(ctx, server.Config{Addr: *addr, DataDir: dir, DB: *db, Fsync: *fsync, Queue: *queue,
+		srv, err := server.Start(ctx, server.Config{Addr: *addr, DataDir: dir, DB: *db, Fsync: *fsync, Queue: *queue, Journal: *jmode,
 			Log: slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))})
 		if err != nil {
 			return err
@@ -113,7 +118,7 @@ func runBenchIngest(ctx context.Context, args []string, stdout, stderr io.Writer
 		cfg.URL = "http://" + srv.Addr
 		cfg.ClientCPU = func() time.Duration { d, _ := bench.ProcessCPU(0); return d }
 	} else {
-		child, err := startBenchServer(ctx, *db, dir, *addr, *fsync, *queue, *cpuProfile, stderr)
+		child, err := startBenchServer(ctx, *db, dir, *addr, *fsync, *jmode, *queue, *cpuProfile, stderr)
 		if err != nil {
 			return err
 		}
@@ -131,6 +136,13 @@ func runBenchIngest(ctx context.Context, args []string, stdout, stderr io.Writer
 		durability = "PostgreSQL, synchronous_commit=off: a crash of the database server may lose the last acknowledged commits"
 	case !*fsync:
 		durability = "fsync off: synchronous=NORMAL (WAL), an acknowledged event survives a crash of the process, not of the machine"
+	}
+	if useJournal {
+		if *fsync {
+			durability = "journal, fsync on: acknowledged once fsynced in the local journal (survives power loss), loaded into the event log behind the answer"
+		} else {
+			durability = "journal, fsync off: acknowledged once written to the local journal (survives a crash of the process, not of the machine), loaded into the event log behind the answer"
+		}
 	}
 	fmt.Fprintf(stdout, "kunding bench ingest  %s  %s, %d CPUs (GOMAXPROCS %d), server %s\n%s\n",
 		time.Now().UTC().Format(time.RFC3339), runtime.GOOS+"/"+runtime.GOARCH, runtime.NumCPU(), runtime.GOMAXPROCS(0), mode, durability)
@@ -178,12 +190,12 @@ type benchServer struct {
 	done  chan error
 }
 
-func startBenchServer(ctx context.Context, db, dir, addr string, fsync bool, queue int, cpuProfile string, stderr io.Writer) (*benchServer, error) {
+func startBenchServer(ctx context.Context, db, dir, addr string, fsync bool, jmode string, queue int, cpuProfile string, stderr io.Writer) (*benchServer, error) {
 	exe, err := os.Executable()
 	if err != nil {
 		return nil, err
 	}
-	args := []string{"bench", "server", "--data", dir, "--db", db, "--addr", addr, fmt.Sprintf("--fsync=%t", fsync), fmt.Sprintf("--queue=%d", queue)}
+	args := []string{"bench", "server", "--data", dir, "--db", db, "--addr", addr, fmt.Sprintf("--fsync=%t", fsync), "--journal=" + jmode, fmt.Sprintf("--queue=%d", queue)}
 	if cpuProfile != "" {
 		args = append(args, "--cpuprofile", cpuProfile)
 	}
@@ -246,6 +258,7 @@ func runBenchServer(ctx context.Context, args []string, stdout, stderr io.Writer
 	addr := fs.String("addr", "127.0.0.1:0", "listen address")
 	fsync := fs.Bool("fsync", true, "fsync every commit")
 	queue := fs.Int("queue", 2048, "requests that may wait for a commit")
+	jmode := fs.String("journal", "auto", "auto, on or off")
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile to this file")
 	if err := fs.Parse(args); err != nil { // no KUNDING_* here: the parent passes everything
 		return err
@@ -261,7 +274,7 @@ func runBenchServer(ctx context.Context, args []string, stdout, stderr io.Writer
 		defer stop()
 	}
 	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
-	srv, err := server.Start(ctx, server.Config{Addr: *addr, DataDir: *data, DB: *db, Fsync: *fsync, Queue: *queue, Log: log})
+	srv, err := server.Start(ctx, server.Config{Addr: *addr, DataDir: *data, DB: *db, Fsync: *fsync, Queue: *queue, Journal: *jmode, Log: log})
 	if err != nil {
 		return err
 	}

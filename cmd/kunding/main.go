@@ -148,6 +148,8 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	sf := addStoreFlags(fs)
 	fsync := fs.Bool("fsync", true, "fsync every commit before acknowledging (safe against power loss); false: safe against process crashes only")
 	queue := fs.Int("queue", 2048, "collection requests that may wait for a commit before 503 is answered")
+	jmode := fs.String("journal", "auto", "acknowledge events once in the local journal DATA/journal and load them into the log behind the answer: auto (on for the embedded store, off for PostgreSQL), on or off")
+	jmax := fs.Int64("journal-max-backlog", 1<<30, "bytes acknowledged into the journal but not yet loaded before the collection API answers 503")
 	logFormat := fs.String("log-format", "text", "log format: text or json")
 	refitEvery := fs.Duration("refit-every", 24*time.Hour, "refit the purchase/churn/CLV models this often once a model exists (0: never)")
 	secureCookies := fs.Bool("secure-cookies", false, "mark session cookies Secure even on plain HTTP (behind a TLS-terminating proxy)")
@@ -164,7 +166,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	log := slog.New(h)
 	slog.SetDefault(log)
 	srv, err := server.Start(ctx, server.Config{Addr: *addr, DataDir: *sf.data, DB: *sf.db, Fsync: *fsync, Queue: *queue, Log: log, RefitEvery: *refitEvery,
-		SecureCookies: *secureCookies, TrustProxy: *trustProxy,
+		Journal: *jmode, JournalMaxBacklog: *jmax, SecureCookies: *secureCookies, TrustProxy: *trustProxy,
 		AdminKeyOut: func(key string) {
 			// Printed once, not logged: logs are collected and kept.
 			fmt.Fprintf(stdout, "\nAdmin API key (shown once, stored only as a hash):\n\n    %s\n\nUse it as 'Authorization: Bearer <key>' for /api/. Lost it? 'kunding admin-key rotate'.\n\n", key)
@@ -176,7 +178,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if *sf.db != "" {
 		storeAttr = slog.String("db", "postgres") // the URL may hold a password
 	}
-	log.Info("kunding listening", "addr", srv.Addr, storeAttr, "fsync", *fsync, "version", versionString())
+	log.Info("kunding listening", "addr", srv.Addr, storeAttr, "fsync", *fsync, "journal", srv.Journal != nil, "version", versionString())
 	<-ctx.Done()
 	log.Info("shutting down: finishing requests in flight")
 	sctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)

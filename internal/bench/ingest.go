@@ -57,8 +57,10 @@ type IngestResult struct {
 	Duplicates           int64
 	Overloaded           int64 // 503 answers (each retried)
 	Elapsed              time.Duration
-	Latency              Latency // of acknowledged requests
-	ProcessedAtEnd       int64   // pipeline progress when the last batch was acknowledged
+	Latency              Latency       // of acknowledged requests
+	ProcessedAtEnd       int64         // pipeline progress when the last batch was acknowledged
+	LoggedAtEnd          int64         // acknowledged events in the event log when the last batch was acknowledged
+	LogElapsed           time.Duration // from the first request until every acknowledged event was in the log
 	PipelineElapsed      time.Duration
 	PipelineEvents       int64
 	Customers            int64
@@ -90,6 +92,10 @@ func (r IngestResult) Print(w io.Writer) {
 		r.Accepted, r.Duplicates, r.Elapsed.Seconds(), r.EventsPerSecond())
 	fmt.Fprintf(w, "batch:       %s\n", r.Latency)
 	fmt.Fprintf(w, "503 answers: %d (retried)\n", r.Overloaded)
+	if r.LoggedAtEnd < r.Accepted {
+		fmt.Fprintf(w, "event log:   %d of %d in the log when ingest ended (the rest in the journal); all in the log %.2f s after the first request = %.0f events/s\n",
+			r.LoggedAtEnd, r.Accepted, r.LogElapsed.Seconds(), rate(r.Accepted, r.LogElapsed))
+	}
 	if r.PipelineAfter {
 		fmt.Fprintf(w, "pipeline:    held back during ingest; then %d events in %.2f s = %.0f events/s\n",
 			r.PipelineEvents, r.PipelineElapsed.Seconds(), r.PipelineEventsPerSecond())
@@ -246,6 +252,26 @@ wait:
 	if err != nil {
 		return res, fmt.Errorf("stats after: %w", err)
 	}
+	// With the journal, acknowledged events reach the log behind the
+	// answer: wait until all are there (every acknowledged event is new).
+	res.LoggedAtEnd = after.Events - before.Events
+	want := before.Events + res.Accepted
+	logDeadline := time.Now().Add(30 * time.Minute)
+	for after.Events < want {
+		if time.Now().After(logDeadline) {
+			return res, fmt.Errorf("acknowledged events did not reach the log within 30 minutes (%d of %d)", after.Events-before.Events, res.Accepted)
+		}
+		select {
+		case <-ctx.Done():
+			return res, ctx.Err()
+		case <-time.After(200 * time.Millisecond):
+		}
+		if after, err = cfg.Store.Stats(ctx); err != nil {
+			return res, err
+		}
+		progress("loading into the log", after.Events-before.Events, res.Accepted)
+	}
+	res.LogElapsed = time.Since(start)
 	cur, err := cfg.Store.Cursor(ctx, pipeline.CursorName)
 	if err != nil {
 		return res, err

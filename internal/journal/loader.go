@@ -109,8 +109,11 @@ func (j *Journal) loadLoop() {
 		j.loaded = pos
 		j.notifyLocked()
 		j.mu.Unlock()
-		if len(batch) > 0 && j.opt.After != nil {
-			j.opt.After()
+		j.mu.Lock()
+		after := j.opt.After
+		j.mu.Unlock()
+		if len(batch) > 0 && after != nil {
+			after()
 		}
 	}
 }

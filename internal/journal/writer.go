@@ -351,6 +351,14 @@ func (j *Journal) notifyLocked() {
 	j.changed = make(chan struct{})
 }
 
+// SetAfter sets the function called after each load (to wake the
+// pipeline); for wiring where the pipeline is made after the journal.
+func (j *Journal) SetAfter(f func()) {
+	j.mu.Lock()
+	j.opt.After = f
+	j.mu.Unlock()
+}
+
 // Backlog returns the records and bytes written but not yet loaded.
 func (j *Journal) Backlog() (records, bytes int64) {
 	return j.pending.Load(), j.backlog.Load()

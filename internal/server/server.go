@@ -21,6 +21,7 @@ import (
 	"github.com/kunding/kunding/internal/api"
 	"github.com/kunding/kunding/internal/auth"
 	"github.com/kunding/kunding/internal/collect"
+	"github.com/kunding/kunding/internal/journal"
 	"github.com/kunding/kunding/internal/metrics"
 	"github.com/kunding/kunding/internal/pipeline"
 	"github.com/kunding/kunding/internal/store"
@@ -39,7 +40,16 @@ type Config struct {
 	Fsync bool
 	// Queue bounds the collection requests waiting for a commit.
 	Queue int
-	Log   *slog.Logger
+	// Journal: "on" acknowledges events once they are in the local journal
+	// (DataDir/journal) and loads them into the event log behind the
+	// answer; "off" acknowledges after the commit to the database; "" or
+	// "auto": on for the embedded store, off for PostgreSQL (whose nodes
+	// are meant to be stateless). See docs/collection.md.
+	Journal string
+	// JournalMaxBacklog: bytes acknowledged but not yet loaded before the
+	// collection API answers 503 (0: 1 GiB).
+	JournalMaxBacklog int64
+	Log               *slog.Logger
 	// AdminKeyOut receives the admin key when it is created on first start.
 	AdminKeyOut func(key string)
 	// RefitEvery refits the purchase models on this schedule (0: never).
@@ -80,11 +90,15 @@ type Server struct {
 	Auth *auth.Service
 	Addr string // the address actually listened on
 
-	http     *http.Server
-	appender *collect.Appender
-	cancel   context.CancelFunc
-	workers  chan struct{}
-	log      *slog.Logger
+	http *http.Server
+	// closeWriter stops the collection API's writer (appender or journal)
+	// after the requests in flight.
+	closeWriter func()
+	// Journal is the collection API's write-ahead journal (nil when off).
+	Journal *journal.Journal
+	cancel  context.CancelFunc
+	workers chan struct{}
+	log     *slog.Logger
 }
 
 // Start opens the store, creates the admin key if needed and listens.
@@ -105,16 +119,45 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 	if key != "" && cfg.AdminKeyOut != nil {
 		cfg.AdminKeyOut(key)
 	}
+	useJournal, err := JournalOn(cfg.Journal, cfg.DB)
+	if err != nil {
+		st.Close()
+		return nil, err
+	}
 	ln, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {
 		st.Close()
 		return nil, err
 	}
-	return serve(st, ln, cfg, log), nil
+	m := metrics.New()
+	var jn *journal.Journal
+	if useJournal {
+		jn, err = journal.Open(journal.Options{Dir: filepath.Join(cfg.DataDir, "journal"), Fsync: cfg.Fsync, Store: st,
+			MaxBacklog: cfg.JournalMaxBacklog, Queue: cfg.Queue, Metrics: m, Log: log})
+		if err != nil {
+			ln.Close()
+			st.Close()
+			return nil, err
+		}
+	}
+	return serve(st, ln, cfg, log, m, jn), nil
 }
 
-func serve(st store.Store, ln net.Listener, cfg Config, log *slog.Logger) *Server {
-	m := metrics.New()
+// JournalOn decides from the --journal setting whether the collection API
+// writes through the local journal.
+func JournalOn(mode, db string) (bool, error) {
+	switch mode {
+	case "", "auto":
+		return db == "", nil
+	case "on", "true":
+		return true, nil
+	case "off", "false":
+		return false, nil
+	}
+	return false, fmt.Errorf("--journal %q: use auto, on or off", mode)
+}
+
+func serve(st store.Store, ln net.Listener, cfg Config, log *slog.Logger, m *metrics.Metrics, jn *journal.Journal) *Server {
 	host, _ := os.Hostname()
 	// The lease holder is stable across restarts of the same node (host and
 	// listen address), so a node restarted after a crash takes its pipeline
@@ -125,8 +168,16 @@ func serve(st store.Store, ln net.Listener, cfg Config, log *slog.Logger) *Serve
 	if q <= 0 {
 		q = 2048
 	}
-	ap := collect.NewAppender(st, m, q, pl.Wake)
-	coll := &collect.Collector{Store: st, Appender: ap, Metrics: m, Log: log}
+	var w collect.Writer
+	var closeWriter func()
+	if jn != nil {
+		jn.SetAfter(pl.Wake)
+		w, closeWriter = jn, jn.Close
+	} else {
+		ap := collect.NewAppender(st, m, q, pl.Wake)
+		w, closeWriter = ap, ap.Close
+	}
+	coll := &collect.Collector{Store: st, Appender: w, Metrics: m, Log: log}
 	authSvc := auth.NewService(st, auth.Options{Secure: cfg.SecureCookies, TrustProxy: cfg.TrustProxy, Log: log})
 	ap2 := &api.API{Store: st, Log: log, OnKeysChanged: coll.ForgetKeys, Auth: authSvc}
 
@@ -150,7 +201,7 @@ func serve(st store.Store, ln net.Listener, cfg Config, log *slog.Logger) *Serve
 	// The web app takes every path the routes above leave: / and its pages.
 	mux.Handle("/", web.MustNew(web.Config{Store: st, Auth: authSvc, Log: log, OnKeysChanged: coll.ForgetKeys}))
 
-	s := &Server{Store: st, Metrics: m, Pipeline: pl, Auth: authSvc, Addr: ln.Addr().String(), appender: ap, log: log, workers: make(chan struct{})}
+	s := &Server{Store: st, Metrics: m, Pipeline: pl, Auth: authSvc, Addr: ln.Addr().String(), closeWriter: closeWriter, Journal: jn, log: log, workers: make(chan struct{})}
 	s.http = &http.Server{
 		Handler:           instrument(mux, m),
 		ReadHeaderTimeout: 10 * time.Second,
@@ -178,6 +229,11 @@ func serve(st store.Store, ln net.Listener, cfg Config, log *slog.Logger) *Serve
 				if stt, err := st.Stats(wctx); err == nil {
 					m.PipelineLag.Set(float64(stt.LastSeq - stt.Processed))
 				}
+				if jn != nil {
+					n, b := jn.Backlog()
+					m.JournalBacklog.Set(float64(n))
+					m.JournalBacklogBytes.Set(float64(b))
+				}
 			case <-pruneTick.C:
 				if err := st.PruneRejected(wctx, 10000); err != nil && wctx.Err() == nil {
 					log.Warn("prune rejected events", "err", err)
@@ -198,7 +254,7 @@ func serve(st store.Store, ln net.Listener, cfg Config, log *slog.Logger) *Serve
 // store.
 func (s *Server) Shutdown(ctx context.Context) error {
 	err := s.http.Shutdown(ctx)
-	s.appender.Close()
+	s.closeWriter()
 	s.cancel()
 	<-s.workers
 	return errors.Join(err, s.Store.Close())
