@@ -13,6 +13,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/kunding/kunding/internal/audit"
@@ -24,6 +25,7 @@ import (
 	"github.com/kunding/kunding/internal/scoring"
 	"github.com/kunding/kunding/internal/source"
 	"github.com/kunding/kunding/internal/store"
+	"github.com/kunding/kunding/internal/survey"
 )
 
 //go:embed openapi.json
@@ -38,6 +40,10 @@ type API struct {
 	// Auth authenticates requests and checks permissions; nil: a Service
 	// with default options on Store.
 	Auth *auth.Service
+	// Surveys runs surveys (nil: made on demand on Store, without waking
+	// the pipeline).
+	Surveys    *survey.Service
+	surveyOnce sync.Once
 	// Feedback takes in reviews and posts, Feeds polls feeds (nil: made
 	// on demand on Store).
 	Feedback *feedback.Service
@@ -80,6 +86,15 @@ func Routes() []Route {
 		{"DELETE", "/api/apikeys/{id}", (*API).revokeAPIKey, auth.PermUsers},
 		{"GET", "/api/audit", (*API).listAudit, auth.PermAudit},
 		{"GET", "/api/models", (*API).getModel, auth.PermRead},
+		{"GET", "/api/surveys", (*API).listSurveys, auth.PermSurveysRead},
+		{"POST", "/api/surveys", (*API).createSurvey, auth.PermSurveysWrite},
+		{"GET", "/api/surveys/{id}", (*API).getSurvey, auth.PermSurveysRead},
+		{"PATCH", "/api/surveys/{id}", (*API).updateSurvey, auth.PermSurveysWrite},
+		{"DELETE", "/api/surveys/{id}", (*API).deleteSurvey, auth.PermSurveysWrite},
+		{"POST", "/api/surveys/{id}/links", (*API).createSurveyLink, auth.PermSurveysSend},
+		{"POST", "/api/surveys/{id}/responses", (*API).postSurveyResponse, auth.PermSurveysSend},
+		{"GET", "/api/surveys/{id}/responses", (*API).listSurveyResponses, auth.PermCustomers},
+		{"GET", "/api/surveys/{id}/stats", (*API).surveyStats, auth.PermSurveysRead},
 		{"POST", "/api/feedback", (*API).postFeedback, auth.PermSourcesWrite},
 		{"POST", "/api/feedback/batch", (*API).postFeedbackBatch, auth.PermSourcesWrite},
 		{"GET", "/api/feedback", (*API).listFeedback, auth.PermCustomers},

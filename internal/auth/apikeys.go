@@ -64,6 +64,9 @@ const (
 	PermAudit         Permission = "audit.read"     // the audit log
 	PermGDPR          Permission = "gdpr"           // export and erase a person
 	PermUsers         Permission = "users.manage"   // users, departments, API keys
+	PermSurveysRead   Permission = "surveys.read"   // surveys, their links and statistics
+	PermSurveysWrite  Permission = "surveys.write"  // create, change, close and delete surveys
+	PermSurveysSend   Permission = "surveys.send"   // personal survey links, answers through the API
 )
 
 type rule struct {
@@ -82,11 +85,15 @@ var rules = map[Permission]rule{
 	PermAudit:         {ScopeAdmin, []Role{RoleAdmin, RoleCCO}},
 	PermGDPR:          {ScopeAdmin, []Role{RoleAdmin, RoleCCO}},
 	PermUsers:         {ScopeAdmin, []Role{RoleAdmin}},
+	PermSurveysRead:   {ScopeRead, everyone},
+	PermSurveysWrite:  {ScopeWrite, []Role{RoleAdmin, RoleCCO, RoleLead}},
+	PermSurveysSend:   {ScopeWrite, []Role{RoleAdmin, RoleCCO, RoleLead, RoleAgent}},
 }
 
 // Permissions lists every permission.
 func Permissions() []Permission {
-	return []Permission{PermAuthenticated, PermRead, PermCustomers, PermSourcesRead, PermSourcesWrite, PermAudit, PermGDPR, PermUsers}
+	return []Permission{PermAuthenticated, PermRead, PermCustomers, PermSourcesRead, PermSourcesWrite, PermAudit, PermGDPR, PermUsers,
+		PermSurveysRead, PermSurveysWrite, PermSurveysSend}
 }
 
 // PermissionScope is the API key scope a permission needs ("" for any key).

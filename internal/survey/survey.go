@@ -654,3 +654,14 @@ func (s *Service) sourceID(ctx context.Context) (string, error) {
 	s.mu.Unlock()
 	return src.ID, nil
 }
+
+// Audit actions of surveys.
+const (
+	AuditCreate = "survey.create"
+	AuditUpdate = "survey.update"
+	AuditDelete = "survey.delete"
+	AuditLink   = "survey.link"
+)
+
+// HostedPath is the public path of a link's hosted page.
+func HostedPath(token string) string { return "/s/" + token }
