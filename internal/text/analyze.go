@@ -1,62 +1,95 @@
 package text
 
 import (
-	"strings"
-	"unicode"
+	"math"
+	"sync"
+	"sync/atomic"
 )
 
-// First simple implementation: a tiny word list, replaced by the lexicon
-// models. Kept only so that callers can compile and test against the API.
-var simpleWords = map[string]float64{
-	"good": 1, "great": 1, "excellent": 1, "love": 1, "thanks": 0.5,
-	"bad": -1, "terrible": -1, "awful": -1, "hate": -1,
-	"gut": 1, "super": 1, "toll": 1, "danke": 0.5, "prima": 1,
-	"schlecht": -1, "schrecklich": -1, "furchtbar": -1, "verspätung": -1, "ärgerlich": -1,
+// Analyzer analyses texts with the built-in lexicons and a set of themes.
+// It is safe for concurrent use.
+type Analyzer struct {
+	themes *themeIndex
 }
 
-var germanHints = map[string]bool{"der": true, "die": true, "das": true, "und": true, "ist": true, "nicht": true, "ich": true}
-var englishHints = map[string]bool{"the": true, "and": true, "is": true, "not": true, "i": true, "was": true}
+// NewAnalyzer returns an Analyzer with the built-in themes, to which the
+// given themes are added; a theme with the id of a built-in one replaces it.
+func NewAnalyzer(extra []Theme) *Analyzer {
+	load()
+	return &Analyzer{themes: buildThemeIndex(MergeThemes(BuiltinThemes(), extra))}
+}
 
-// Analyze analyses s with the built-in lexicons and themes. It is safe for
-// concurrent use and never fails: an empty or unreadable text is neutral.
-func Analyze(s string) Analysis {
-	a := Analysis{Sentiment: Neutral}
-	words := strings.FieldsFunc(strings.ToLower(s), func(r rune) bool { return !unicode.IsLetter(r) })
-	de, en := 0, 0
-	sum := 0.0
-	for _, w := range words {
-		if germanHints[w] {
-			de++
-		}
-		if englishHints[w] {
-			en++
-		}
-		if v, ok := simpleWords[w]; ok {
-			sum += v
-			a.Drivers = append(a.Drivers, Driver{Word: w, Weight: v})
-		}
+var (
+	defaultMu       sync.Mutex
+	defaultAnalyzer atomic.Pointer[Analyzer]
+)
+
+func getDefault() *Analyzer {
+	if a := defaultAnalyzer.Load(); a != nil {
+		return a
 	}
-	switch {
-	case de > en:
-		a.Language = "de"
-	case en > de:
-		a.Language = "en"
+	defaultMu.Lock()
+	defer defaultMu.Unlock()
+	if a := defaultAnalyzer.Load(); a != nil {
+		return a
 	}
-	if sum != 0 {
-		a.Score = sum / (abs(sum) + 1)
-	}
-	switch {
-	case a.Score > 0.2:
-		a.Sentiment = Positive
-	case a.Score < -0.2:
-		a.Sentiment = Negative
-	}
+	a := NewAnalyzer(nil)
+	defaultAnalyzer.Store(a)
 	return a
 }
 
-func abs(x float64) float64 {
-	if x < 0 {
-		return -x
+// SetThemes makes Analyze use the built-in themes plus extra (a theme with
+// a built-in id replaces the built-in one). Call it at start-up, e.g. with
+// the result of LoadThemes; SetThemes(nil) restores the built-ins.
+func SetThemes(extra []Theme) {
+	a := NewAnalyzer(extra)
+	defaultMu.Lock()
+	defaultAnalyzer.Store(a)
+	defaultMu.Unlock()
+}
+
+// Analyze analyses s with the built-in lexicons and the themes set by
+// SetThemes (the built-in ones by default). It is safe for concurrent use
+// and never fails: an empty or unreadable text is neutral.
+func Analyze(s string) Analysis { return getDefault().Analyze(s) }
+
+var scratchPool = sync.Pool{New: func() any { return &scratch{toks: make([]token, 0, 64)} }}
+
+// Analyze analyses s; see the package function Analyze.
+func (a *Analyzer) Analyze(s string) Analysis {
+	sc := scratchPool.Get().(*scratch)
+	defer scratchPool.Put(sc)
+	sc.toks = tokenize(s, sc.toks[:0], emo.emoticons)
+	out := Analysis{Language: detect(sc.toks), Sentiment: Neutral}
+	m := german
+	var r result
+	switch out.Language {
+	case "en":
+		m = english
+		sc.prepare(m)
+		r = m.score(sc)
+	case "de":
+		sc.prepare(m)
+		r = m.score(sc)
+	default:
+		// Unknown: score with both and keep the stronger evidence.
+		sc.prepare(english)
+		re := english.score(sc)
+		sc.prepare(german)
+		rd := german.score(sc)
+		r = rd
+		if math.Abs(re.sum) > math.Abs(rd.sum) {
+			m, r = english, re
+			sc.prepare(m)
+			m.score(sc) // leave the English clause valences for the aspects
+		}
 	}
-	return x
+	c := normalize(r.sum)
+	out.Score = math.Round(c*1000) / 1000
+	out.Sentiment = m.label(c)
+	out.Drivers = r.drivers
+	if a.themes != nil {
+		a.themes.match(sc, m, &out)
+	}
+	return out
 }

@@ -1,0 +1,503 @@
+package text
+
+import (
+	"math"
+	"sort"
+	"strings"
+)
+
+// model is a VADER-style rule model for one language: a valence lexicon
+// plus the words that change valences around them.
+type model struct {
+	code      string
+	lex       map[string]entry
+	boost     map[string]float64  // intensifiers (+) and diminishers (-), in VADER's units
+	negate    map[string]bool     // words that flip (and dampen) what follows
+	postNeg   map[string]bool     // German: negators that follow a verb ("gefällt mir nicht")
+	contrast  map[string]float64  // "but"-words: weight of what follows (what precedes gets 0.5)
+	phrases   map[string][]phrase // multi-word expressions by their first word
+	sepVerbs  map[string][]sepVerb
+	amplify   map[string]float64 // "mal wieder": strengthens negative sums
+	damp      map[string]damper  // "trotz", "ob": weaken what follows
+	questionP float64            // weight of positive words in a question (0 = no rule)
+	questionN float64            // weight of negative words in a question
+	irony     map[string]bool    // praise words read as irony next to a complaint
+	compounds bool               // split unknown compounds into known heads
+	neutralOK float64            // |compound| below this is neutral
+	negScale  float64            // weight of negative valences (negativity bias)
+	shared    *shared
+}
+
+type phrase struct {
+	words []string // including the first
+	v     float64
+	boost bool // the phrase acts as a booster instead of carrying valence
+}
+
+// damper weakens the valences after a word: the next window items, or to
+// the end of the clause when window is 0.
+type damper struct {
+	factor float64
+	window int
+}
+
+// sepVerb is a German separable verb: finite form … particle ("fällt … aus").
+type sepVerb struct {
+	particle string
+	v        float64
+}
+
+// VADER's constants.
+const (
+	bIncr   = 0.293
+	cIncr   = 0.733
+	nScalar = -0.74
+	alpha   = 15.0
+)
+
+// scratch is the per-call working memory, pooled to avoid allocations.
+type scratch struct {
+	toks    []token
+	items   []int     // indexes into toks of words/emoticons/emojis
+	clause  []int     // clause number of each item
+	sent    []int     // sentence number of each item
+	vals    []float64 // valence of each item
+	label   []string  // driver label of each item ("" = the word itself)
+	exclaim int
+	quest   int
+	qsent   []bool // per sentence: ends with '?'
+}
+
+type result struct {
+	sum     float64
+	drivers []Driver
+}
+
+// prepare fills items, clauses and sentences from the tokens.
+func (sc *scratch) prepare(m *model) {
+	sc.items, sc.clause, sc.sent = sc.items[:0], sc.clause[:0], sc.sent[:0]
+	sc.exclaim, sc.quest = 0, 0
+	sc.qsent = append(sc.qsent[:0], false)
+	cl, se := 0, 0
+	for i, t := range sc.toks {
+		if t.kind == tPunct {
+			switch t.p {
+			case '!':
+				sc.exclaim++
+				if len(sc.items) > 0 && sc.sent[len(sc.sent)-1] == se {
+					se++
+					sc.qsent = append(sc.qsent, false)
+				}
+			case '?':
+				sc.quest++
+				sc.qsent[se] = true
+				if len(sc.items) > 0 && sc.sent[len(sc.sent)-1] == se {
+					se++
+					sc.qsent = append(sc.qsent, false)
+				}
+			case '.':
+				if len(sc.items) > 0 && sc.sent[len(sc.sent)-1] == se {
+					se++
+					sc.qsent = append(sc.qsent, false)
+				}
+			}
+			cl++
+			continue
+		}
+		if t.kind == tWord && m.contrast != nil {
+			if _, ok := m.contrast[t.low]; ok {
+				cl++
+			}
+		}
+		sc.items = append(sc.items, i)
+		sc.clause = append(sc.clause, cl)
+		sc.sent = append(sc.sent, se)
+	}
+	n := len(sc.items)
+	if cap(sc.vals) < n {
+		sc.vals = make([]float64, n)
+		sc.label = make([]string, n)
+	}
+	sc.vals, sc.label = sc.vals[:n], sc.label[:n]
+	for i := range sc.vals {
+		sc.vals[i] = 0
+		sc.label[i] = ""
+	}
+}
+
+func (sc *scratch) low(i int) string { return sc.toks[sc.items[i]].low }
+
+// valenceOf looks a word up: lexicon, emoticon, emoji, and for unknown
+// words hyphen parts and (German) compound heads.
+func (m *model) valenceOf(t token) (entry, string, bool) {
+	switch t.kind {
+	case tEmoticon:
+		if v, ok := m.shared.emoticons[t.s]; ok {
+			return entry{v: v}, "", true
+		}
+		if v, ok := m.shared.emoticons[strings.ToLower(t.s)]; ok {
+			return entry{v: v}, "", true
+		}
+		return entry{}, "", false
+	case tEmoji:
+		v, ok := m.shared.emoji[t.s]
+		return entry{v: v}, "", ok
+	}
+	if e, ok := m.lex[t.low]; ok {
+		return e, "", true
+	}
+	if m.compounds {
+		return m.compound(t.low)
+	}
+	if k := strings.LastIndexByte(t.low, '-'); k > 0 && k < len(t.low)-1 {
+		if e, ok := m.lex[t.low[k+1:]]; ok {
+			return e, "", true
+		}
+	}
+	return entry{}, "", false
+}
+
+// isLex reports whether word w carries valence (VADER skips such words
+// when it looks back for boosters and negators).
+func (m *model) isLex(w string) bool {
+	e, ok := m.lex[w]
+	return ok && e.v != 0
+}
+
+func (m *model) score(sc *scratch) result {
+	n := len(sc.items)
+	// VADER's "cap differential": caps emphasise only if not everything is in caps.
+	capsN, wordsN := 0, 0
+	for _, ti := range sc.items {
+		if t := sc.toks[ti]; t.kind == tWord {
+			wordsN++
+			if t.caps {
+				capsN++
+			}
+		}
+	}
+	capDiff := capsN > 0 && capsN < wordsN
+	amplified, ampl := "", 0.0
+	for i := 0; i < n; i++ {
+		t := sc.toks[sc.items[i]]
+		w := t.low
+		var e entry
+		found, skip := false, 0
+		label := ""
+		if t.kind == tWord {
+			for _, p := range m.phrases[w] {
+				if i+len(p.words) > n {
+					continue
+				}
+				ok := true
+				for k := 1; k < len(p.words); k++ {
+					if sc.low(i+k) != p.words[k] || sc.clause[i+k] != sc.clause[i] {
+						ok = false
+						break
+					}
+				}
+				if ok {
+					if p.boost {
+						// A multi-word booster ("kind of"): the next word gets it.
+						found = false
+					} else {
+						e, found = entry{v: p.v}, true
+						label = strings.Join(p.words, " ")
+					}
+					skip = len(p.words) - 1
+					break
+				}
+			}
+			if skip > 0 && !found {
+				i += skip
+				continue
+			}
+			if skip == 0 {
+				if a, ok := m.amplify[w]; ok {
+					if a > ampl {
+						amplified, ampl = w, a
+					}
+					continue
+				}
+				if b, ok := m.boost[w]; ok {
+					// A booster that is also a word of its own ("super!") counts
+					// as that word when no valence word follows in its clause.
+					if lv, ok := m.lex[w]; ok && lv.v != 0 && b > 0 && !m.valenceFollows(sc, i) {
+						e, found = lv, true
+					} else {
+						continue
+					}
+				}
+				if !found {
+					if svs, ok := m.sepVerbs[w]; ok {
+						for _, sv := range svs {
+							if j := m.findAhead(sc, i, sv.particle, 8); j > 0 {
+								e, found = entry{v: sv.v, verb: true}, true
+								label = w + " … " + sv.particle
+								break
+							}
+						}
+					}
+				}
+			}
+		}
+		if !found {
+			var lab string
+			e, lab, found = m.valenceOf(t)
+			if lab != "" {
+				label = lab
+			}
+		}
+		if !found || e.v == 0 {
+			i += skip
+			continue
+		}
+		v := e.v
+		if m.code == "en" && w == "no" && i+1 < n && m.isLex(sc.low(i+1)) {
+			i += skip
+			continue // "no" before a valence word is a negator, not a word
+		}
+		if m.code == "en" && (i > 0 && sc.low(i-1) == "no" || i > 1 && sc.low(i-2) == "no") {
+			v = e.v * nScalar
+		}
+		if t.caps && capDiff {
+			if v > 0 {
+				v += cIncr
+			} else {
+				v -= cIncr
+			}
+		}
+		negated := false
+		for k := 1; k <= 3 && i-k >= 0; k++ {
+			if sc.clause[i-k] != sc.clause[i] {
+				break
+			}
+			pw := sc.low(i - k)
+			if m.isLex(pw) {
+				if _, isBoost := m.boost[pw]; !isBoost {
+					continue
+				}
+			}
+			if b, ok := m.boost[pw]; ok {
+				s := b
+				if v < 0 {
+					s = -s
+				}
+				if sc.toks[sc.items[i-k]].caps && capDiff {
+					if v > 0 {
+						s += cIncr
+					} else {
+						s -= cIncr
+					}
+				}
+				if k == 2 {
+					s *= 0.95
+				} else if k == 3 {
+					s *= 0.9
+				}
+				v += s
+			}
+			if !negated && m.negatedAt(sc, i, k) {
+				v *= nScalar
+				negated = true
+			}
+		}
+		if !negated && e.verb && m.postNeg != nil {
+			// "Das gefällt mir nicht": the negation follows the verb.
+			for k := 1; k <= 4 && i+k < n; k++ {
+				if sc.clause[i+k] != sc.clause[i] {
+					break
+				}
+				nw := sc.low(i + k)
+				if m.postNeg[nw] {
+					v *= nScalar
+					break
+				}
+				if m.isLex(nw) {
+					break
+				}
+			}
+		}
+		if m.code == "en" && i > 0 && sc.low(i-1) == "least" && !(i > 1 && (sc.low(i-2) == "at" || sc.low(i-2) == "very")) {
+			v *= nScalar
+		}
+		if v < 0 && m.negScale != 0 {
+			v *= m.negScale
+		}
+		sc.vals[i] = v
+		sc.label[i] = label
+		i += skip
+	}
+	m.adjust(sc)
+	// "but": what comes before counts half, what follows more.
+	if m.contrast != nil {
+		for i := 0; i < n; i++ {
+			if w, ok := m.contrast[sc.low(i)]; ok {
+				for k := 0; k < n; k++ {
+					if k < i {
+						sc.vals[k] *= 0.5
+					} else if k > i {
+						sc.vals[k] *= w
+					}
+				}
+				break
+			}
+		}
+	}
+	sum := 0.0
+	for _, v := range sc.vals {
+		sum += v
+	}
+	var r result
+	if amplified != "" && sum < 0 {
+		sum -= ampl
+		r.drivers = append(r.drivers, Driver{Word: amplified, Weight: math.Round(-ampl/4*1000) / 1000})
+	}
+	if sum != 0 {
+		// Exclamation marks (up to 4) and repeated question marks emphasise.
+		ep := float64(min(sc.exclaim, 4)) * 0.292
+		qm := 0.0
+		if sc.quest > 1 {
+			qm = math.Min(float64(sc.quest)*0.18, 0.96)
+		}
+		if sum > 0 {
+			sum += ep + qm
+		} else {
+			sum -= ep + qm
+		}
+	}
+	r.sum = sum
+	for i, v := range sc.vals {
+		if v == 0 {
+			continue
+		}
+		word := sc.label[i]
+		if word == "" {
+			word = sc.toks[sc.items[i]].low
+		}
+		r.drivers = append(r.drivers, Driver{Word: word, Weight: math.Round(v/4*1000) / 1000})
+	}
+	sort.SliceStable(r.drivers, func(a, b int) bool { return math.Abs(r.drivers[a].Weight) > math.Abs(r.drivers[b].Weight) })
+	if len(r.drivers) > 10 {
+		r.drivers = r.drivers[:10]
+	}
+	return r
+}
+
+// valenceFollows reports whether a valence word follows item i in its clause
+// within two items.
+func (m *model) valenceFollows(sc *scratch, i int) bool {
+	for k := 1; k <= 2 && i+k < len(sc.items); k++ {
+		if sc.clause[i+k] != sc.clause[i] {
+			return false
+		}
+		if e, _, ok := m.valenceOf(sc.toks[sc.items[i+k]]); ok && e.v != 0 {
+			return true
+		}
+	}
+	return false
+}
+
+func (m *model) findAhead(sc *scratch, i int, w string, max int) int {
+	for k := 1; k <= max && i+k < len(sc.items); k++ {
+		if sc.clause[i+k] != sc.clause[i] {
+			return -1
+		}
+		if sc.low(i+k) == w {
+			return i + k
+		}
+	}
+	return -1
+}
+
+// negatedAt applies VADER's negation check for the word k items back.
+func (m *model) negatedAt(sc *scratch, i, k int) bool {
+	pw := sc.low(i - k)
+	if m.code == "en" {
+		if k >= 2 && sc.low(i-k) == "never" && (sc.low(i-k+1) == "so" || sc.low(i-k+1) == "this") {
+			return false // "never so good" emphasises
+		}
+		if k >= 2 && pw == "without" && sc.low(i-k+1) == "doubt" {
+			return false
+		}
+		if strings.HasSuffix(pw, "n't") {
+			return true
+		}
+	}
+	return m.negate[pw]
+}
+
+func normalize(s float64) float64 {
+	c := s / math.Sqrt(s*s+alpha)
+	if c < -1 {
+		return -1
+	}
+	if c > 1 {
+		return 1
+	}
+	return c
+}
+
+func (m *model) label(c float64) string {
+	switch {
+	case c >= m.neutralOK:
+		return Positive
+	case c <= -m.neutralOK:
+		return Negative
+	}
+	return Neutral
+}
+
+// adjust applies the rules that look at the whole text: dampers
+// ("trotz", "ob"), questions and irony.
+func (m *model) adjust(sc *scratch) {
+	n := len(sc.items)
+	concession := false
+	for i := 0; i < n; i++ {
+		d, ok := m.damp[sc.low(i)]
+		if !ok {
+			continue
+		}
+		concession = concession || d.window > 0
+		for k := i + 1; k < n && sc.clause[k] == sc.clause[i] && (d.window == 0 || k-i <= d.window); k++ {
+			sc.vals[k] *= d.factor
+		}
+	}
+	if m.questionP > 0 {
+		for i := 0; i < n; i++ {
+			if s := sc.sent[i]; s < len(sc.qsent) && sc.qsent[s] {
+				if sc.vals[i] > 0 {
+					sc.vals[i] *= m.questionP
+				} else {
+					sc.vals[i] *= m.questionN
+				}
+			}
+		}
+	}
+	if m.irony != nil && !concession {
+		// "Danke Bahn" or "Toller Service" next to a clear complaint, with
+		// no "aber"/"trotz" that would make both true, is ironic.
+		neg, pos, contrast := 0.0, 0.0, false
+		for i := 0; i < n; i++ {
+			w := sc.low(i)
+			if _, ok := m.contrast[w]; ok {
+				contrast = true
+			}
+			if sc.vals[i] < 0 {
+				neg += sc.vals[i]
+			} else if sc.vals[i] > 0 && !m.irony[w] {
+				pos += sc.vals[i]
+			}
+		}
+		if !contrast && neg <= -1.5 && pos == 0 {
+			for i := 0; i < n; i++ {
+				if sc.vals[i] > 0 && m.irony[sc.low(i)] {
+					sc.vals[i] = -sc.vals[i] * 0.6
+					if sc.label[i] == "" {
+						sc.label[i] = sc.low(i) + " (ironic)"
+					}
+				}
+			}
+		}
+	}
+}
