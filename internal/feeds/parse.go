@@ -267,10 +267,11 @@ func PlainText(s string) string {
 			continue
 		}
 		end := strings.IndexByte(s, '>')
-		if end < 0 {
-			// A lone "<" is text ("3 < 5").
-			b.WriteString(s)
-			break
+		if end < 0 || len(s) < 2 || !isTagStart(s[1]) {
+			// A "<" that starts no tag is text ("3 < 5").
+			b.WriteByte('<')
+			s = s[1:]
+			continue
 		}
 		tag := strings.ToLower(strings.TrimLeft(s[1:end], "/"))
 		if f := strings.IndexAny(tag, " \t\r\n/"); f >= 0 {
@@ -298,26 +299,20 @@ func PlainText(s string) string {
 	return collapse(b.String())
 }
 
-// collapse trims every line, collapses runs of spaces and keeps at most
-// one empty line between paragraphs.
+func isTagStart(c byte) bool {
+	return c == '/' || c == '!' || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z')
+}
+
+// collapse trims every line, collapses runs of spaces and drops empty
+// lines: short texts read best as lines.
 func collapse(s string) string {
 	s = strings.ReplaceAll(s, "\u00a0", " ")
 	lines := strings.Split(strings.ReplaceAll(s, "\r", ""), "\n")
-	var out []string
-	blank := false
+	out := lines[:0]
 	for _, l := range lines {
-		l = strings.Join(strings.Fields(l), " ")
-		if l == "" {
-			if len(out) > 0 {
-				blank = true
-			}
-			continue
+		if l = strings.Join(strings.Fields(l), " "); l != "" {
+			out = append(out, l)
 		}
-		if blank {
-			out = append(out, "")
-			blank = false
-		}
-		out = append(out, l)
 	}
 	return strings.Join(out, "\n")
 }
