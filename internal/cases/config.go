@@ -115,6 +115,15 @@ func (s *Service) load(ctx context.Context) (*RoutingConfig, *SLAConfig, *Intake
 		if err != nil {
 			return nil, nil, nil, err
 		}
+		// A stored document replaces the default as a whole.
+		switch v := x.v.(type) {
+		case *RoutingConfig:
+			*v = RoutingConfig{}
+		case *SLAConfig:
+			*v = SLAConfig{}
+		case *IntakeConfig:
+			*v = IntakeConfig{}
+		}
 		if err := json.Unmarshal([]byte(raw), x.v); err != nil {
 			return nil, nil, nil, fmt.Errorf("case configuration %s: %w", x.key, err)
 		}

@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/kunding/kunding/internal/audit"
 	"github.com/kunding/kunding/internal/event"
 	"github.com/kunding/kunding/internal/identity"
 	"github.com/kunding/kunding/internal/pipeline"
@@ -143,6 +144,7 @@ func str(s string, max int) string {
 func score(f *float64) string { return strconv.FormatFloat(*f, 'f', -1, 64) }
 
 func (s *Service) intakeOne(ctx context.Context, in *IntakeConfig, se *store.StoredEvent) error {
+	ctx = audit.WithActor(ctx, audit.SystemActor)
 	var ev event.Event
 	if err := json.Unmarshal(se.Body, &ev); err != nil {
 		return nil // the log holds validated events; an undecodable one opens nothing
