@@ -45,6 +45,7 @@ func commands() map[string]command {
 		"apikeys":   {"create, list and revoke API keys with scopes for /api/", runAPIKeys},
 		"gdpr":      {"export or erase everything about one person", runGDPR},
 		"bench":     {"benchmarks that print figures (ingest, lookup)", runBench},
+		"text":      {"text analytics: evaluate sentiment on labelled texts, analyse one text", runText},
 		"version":   {"print the version", runVersion},
 	}
 }

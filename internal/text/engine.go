@@ -9,29 +9,51 @@ import (
 // model is a VADER-style rule model for one language: a valence lexicon
 // plus the words that change valences around them.
 type model struct {
-	code      string
-	lex       map[string]entry
-	boost     map[string]float64  // intensifiers (+) and diminishers (-), in VADER's units
-	negate    map[string]bool     // words that flip (and dampen) what follows
-	postNeg   map[string]bool     // German: negators that follow a verb ("gefällt mir nicht")
-	contrast  map[string]float64  // "but"-words: weight of what follows (what precedes gets 0.5)
-	phrases   map[string][]phrase // multi-word expressions by their first word
-	sepVerbs  map[string][]sepVerb
-	amplify   map[string]float64 // "mal wieder": strengthens negative sums
-	damp      map[string]damper  // "trotz", "ob": weaken what follows
-	questionP float64            // weight of positive words in a question (0 = no rule)
-	questionN float64            // weight of negative words in a question
-	irony     map[string]bool    // praise words read as irony next to a complaint
-	compounds bool               // split unknown compounds into known heads
-	neutralOK float64            // |compound| below this is neutral
-	negScale  float64            // weight of negative valences (negativity bias)
-	shared    *shared
+	code       string
+	lex        map[string]entry
+	boost      map[string]float64  // intensifiers (+) and diminishers (-), in VADER's units
+	negate     map[string]bool     // words that flip (and dampen) what follows
+	postNeg    map[string]bool     // German: negators that follow a verb ("gefällt mir nicht")
+	contrast   map[string]float64  // "but"-words: weight of what follows (what precedes gets 0.5)
+	phrases    map[string][]phrase // multi-word expressions by their first word
+	sepVerbs   map[string][]sepVerb
+	amplify    map[string]float64 // "mal wieder": strengthens negative sums
+	damp       map[string]damper  // "trotz", "ob": weaken what follows
+	questionP  float64            // weight of positive words in a question (0 = no rule)
+	questionN  float64            // weight of negative words in a question
+	irony      map[string]bool    // praise words read as irony next to a complaint
+	questionV  map[string]float64 // valence of a word inside a question ("endlich")
+	concede    map[string]bool    // sentence-initial concessions ("although")
+	concedeW   float64            // weight of the main clause after a concession
+	salutation map[string]bool    // first words that greet ("Liebe ...")
+	factCap    float64            // factual problem words together weigh at most this (< 0)
+	compounds  bool               // split unknown compounds into known heads
+	neutralOK  float64            // |compound| below this is neutral
+	shared     *shared
 }
 
 type phrase struct {
-	words []string // including the first
+	words []string // including the first; "#" matches a number or number word
 	v     float64
 	boost bool // the phrase acts as a booster instead of carrying valence
+	fact  bool // a factual problem ("seit 40 minuten"), see entry.fact
+}
+
+var numberWords = setOf("ein eine einer einem einen ner nem zwei drei vier fünf sechs sieben acht neun zehn zwanzig dreißig vierzig fünfzig sechzig anderthalb eineinhalb halben halbe paar")
+
+func phraseWordMatch(pw, w string) bool {
+	if pw != "#" {
+		return pw == w
+	}
+	if numberWords[w] {
+		return true
+	}
+	for k := 0; k < len(w); k++ {
+		if w[k] < '0' || w[k] > '9' {
+			return false
+		}
+	}
+	return w != ""
 }
 
 // damper weakens the valences after a word: the next window items, or to
@@ -45,6 +67,7 @@ type damper struct {
 type sepVerb struct {
 	particle string
 	v        float64
+	fact     bool
 }
 
 // VADER's constants.
@@ -62,7 +85,10 @@ type scratch struct {
 	clause  []int     // clause number of each item
 	sent    []int     // sentence number of each item
 	vals    []float64 // valence of each item
+	own     []float64 // valence before "but" weighting: the clause's own, for aspects
 	label   []string  // driver label of each item ("" = the word itself)
+	used    []bool    // item belongs to a phrase (and is no negator)
+	fact    []bool    // the valence is a factual problem word ("Verspätung")
 	exclaim int
 	quest   int
 	qsent   []bool // per sentence: ends with '?'
@@ -117,11 +143,15 @@ func (sc *scratch) prepare(m *model) {
 	if cap(sc.vals) < n {
 		sc.vals = make([]float64, n)
 		sc.label = make([]string, n)
+		sc.used = make([]bool, n)
+		sc.fact = make([]bool, n)
 	}
-	sc.vals, sc.label = sc.vals[:n], sc.label[:n]
+	sc.vals, sc.label, sc.used, sc.fact = sc.vals[:n], sc.label[:n], sc.used[:n], sc.fact[:n]
 	for i := range sc.vals {
 		sc.vals[i] = 0
 		sc.label[i] = ""
+		sc.used[i] = false
+		sc.fact[i] = false
 	}
 }
 
@@ -191,17 +221,20 @@ func (m *model) score(sc *scratch) result {
 				}
 				ok := true
 				for k := 1; k < len(p.words); k++ {
-					if sc.low(i+k) != p.words[k] || sc.clause[i+k] != sc.clause[i] {
+					if sc.clause[i+k] != sc.clause[i] || !phraseWordMatch(p.words[k], sc.low(i+k)) {
 						ok = false
 						break
 					}
 				}
 				if ok {
+					for k := 0; k < len(p.words); k++ {
+						sc.used[i+k] = true
+					}
 					if p.boost {
 						// A multi-word booster ("kind of"): the next word gets it.
 						found = false
 					} else {
-						e, found = entry{v: p.v}, true
+						e, found = entry{v: p.v, fact: p.fact}, true
 						label = strings.Join(p.words, " ")
 					}
 					skip = len(p.words) - 1
@@ -213,6 +246,9 @@ func (m *model) score(sc *scratch) result {
 				continue
 			}
 			if skip == 0 {
+				if i == 0 && m.salutation[w] {
+					continue // "Liebe Mitreisende," greets
+				}
 				if a, ok := m.amplify[w]; ok {
 					if a > ampl {
 						amplified, ampl = w, a
@@ -232,7 +268,7 @@ func (m *model) score(sc *scratch) result {
 					if svs, ok := m.sepVerbs[w]; ok {
 						for _, sv := range svs {
 							if j := m.findAhead(sc, i, sv.particle, 8); j > 0 {
-								e, found = entry{v: sv.v, verb: true}, true
+								e, found = entry{v: sv.v, verb: true, fact: sv.fact}, true
 								label = w + " … " + sv.particle
 								break
 							}
@@ -246,6 +282,16 @@ func (m *model) score(sc *scratch) result {
 			e, lab, found = m.valenceOf(t)
 			if lab != "" {
 				label = lab
+			}
+		}
+		if m.code == "en" && skip == 0 && t.kind == tWord {
+			if e2, lab2, ok := m.englishRules(sc, i, t, e, found); ok {
+				e, found = e2, true
+				if lab2 != "" {
+					label = lab2
+				}
+			} else {
+				found = false
 			}
 		}
 		if !found || e.v == 0 {
@@ -297,7 +343,7 @@ func (m *model) score(sc *scratch) result {
 				}
 				v += s
 			}
-			if !negated && m.negatedAt(sc, i, k) {
+			if !negated && t.kind == tWord && !sc.used[i-k] && m.negatedAt(sc, i, k) {
 				v *= nScalar
 				negated = true
 			}
@@ -321,14 +367,13 @@ func (m *model) score(sc *scratch) result {
 		if m.code == "en" && i > 0 && sc.low(i-1) == "least" && !(i > 1 && (sc.low(i-2) == "at" || sc.low(i-2) == "very")) {
 			v *= nScalar
 		}
-		if v < 0 && m.negScale != 0 {
-			v *= m.negScale
-		}
 		sc.vals[i] = v
 		sc.label[i] = label
+		sc.fact[i] = e.fact
 		i += skip
 	}
 	m.adjust(sc)
+	sc.own = append(sc.own[:0], sc.vals...)
 	// "but": what comes before counts half, what follows more.
 	if m.contrast != nil {
 		for i := 0; i < n; i++ {
@@ -423,6 +468,9 @@ func (m *model) negatedAt(sc *scratch, i, k int) bool {
 		if strings.HasSuffix(pw, "n't") {
 			return true
 		}
+		if pw == "from" && k < 3 && i-k-1 >= 0 && sc.low(i-k-1) == "far" {
+			return true // "far from fresh"
+		}
 	}
 	return m.negate[pw]
 }
@@ -452,21 +500,72 @@ func (m *model) label(c float64) string {
 // ("trotz", "ob"), questions and irony.
 func (m *model) adjust(sc *scratch) {
 	n := len(sc.items)
+	if m.factCap < 0 {
+		// Factual problem words report, they do not judge: together they
+		// weigh at most factCap, so that a news-like "Verspätungen wegen
+		// einer Signalstörung" stays neutral without a judging word.
+		f := 0.0
+		for i := 0; i < n; i++ {
+			if sc.fact[i] && sc.vals[i] < 0 {
+				f += sc.vals[i]
+			}
+		}
+		if f < m.factCap {
+			r := m.factCap / f
+			for i := 0; i < n; i++ {
+				if sc.fact[i] && sc.vals[i] < 0 {
+					sc.vals[i] *= r
+				}
+			}
+		}
+	}
 	concession := false
 	for i := 0; i < n; i++ {
-		d, ok := m.damp[sc.low(i)]
+		w := sc.low(i)
+		d, ok := m.damp[w]
+		if !ok && m.code == "de" && (w == "nur" || w == "lediglich" || w == "bloß") && i+1 < n && phraseWordMatch("#", sc.low(i+1)) {
+			d, ok = damper{factor: 0.4, window: 3}, true // "nur 2 Minuten Verspätung"
+		}
 		if !ok {
 			continue
 		}
-		concession = concession || d.window > 0
 		for k := i + 1; k < n && sc.clause[k] == sc.clause[i] && (d.window == 0 || k-i <= d.window); k++ {
+			if d.window > 0 && sc.vals[k] < 0 {
+				concession = true
+			}
 			sc.vals[k] *= d.factor
+		}
+	}
+	if m.concede != nil {
+		// "Although it is smart, it never took off": a sentence that opens
+		// with a concession counts its first clause half, the rest more.
+		for i := 0; i < n; i++ {
+			if !m.concede[sc.low(i)] || i > 0 && sc.sent[i-1] == sc.sent[i] {
+				continue
+			}
+			for k := i + 1; k < n && sc.sent[k] == sc.sent[i]; k++ {
+				if sc.clause[k] == sc.clause[i] {
+					sc.vals[k] *= 0.5
+				} else {
+					sc.vals[k] *= m.concedeW
+				}
+			}
+		}
+	}
+	if m.code == "de" && n > 1 && sc.low(n-1) == "nicht" && sc.sent[n-1] != sc.sent[n-2] {
+		// "Ich liebe es, wenn der Zug ausfällt. Nicht." inverts.
+		for i := 0; i < n-1; i++ {
+			if sc.vals[i] > 0 {
+				sc.vals[i] = -sc.vals[i]
+			}
 		}
 	}
 	if m.questionP > 0 {
 		for i := 0; i < n; i++ {
 			if s := sc.sent[i]; s < len(sc.qsent) && sc.qsent[s] {
-				if sc.vals[i] > 0 {
+				if v, ok := m.questionV[sc.low(i)]; ok {
+					sc.vals[i] = v // "Wann kommt endlich ...?" is impatience
+				} else if sc.vals[i] > 0 {
 					sc.vals[i] *= m.questionP
 				} else {
 					sc.vals[i] *= m.questionN
@@ -477,7 +576,7 @@ func (m *model) adjust(sc *scratch) {
 	if m.irony != nil && !concession {
 		// "Danke Bahn" or "Toller Service" next to a clear complaint, with
 		// no "aber"/"trotz" that would make both true, is ironic.
-		neg, pos, contrast := 0.0, 0.0, false
+		neg, judged, pos, contrast := 0.0, 0.0, 0.0, false
 		for i := 0; i < n; i++ {
 			w := sc.low(i)
 			if _, ok := m.contrast[w]; ok {
@@ -485,11 +584,22 @@ func (m *model) adjust(sc *scratch) {
 			}
 			if sc.vals[i] < 0 {
 				neg += sc.vals[i]
+				if !sc.fact[i] {
+					judged += sc.vals[i]
+				}
 			} else if sc.vals[i] > 0 && !m.irony[w] {
 				pos += sc.vals[i]
 			}
 		}
-		if !contrast && neg <= -1.5 && pos == 0 {
+		// A short last sentence of praise after a complaint ("Super gemacht.")
+		// is irony even when the complaint is mild.
+		last := sc.sent[n-1]
+		tail := 0
+		for i := n - 1; i >= 0 && sc.sent[i] == last; i-- {
+			tail++
+		}
+		tailIrony := tail <= 3 && tail < n && sc.sent[0] != last
+		if !contrast && pos < 1 && (judged <= -1.0 || neg <= -1.5 || tailIrony && judged < 0) {
 			for i := 0; i < n; i++ {
 				if sc.vals[i] > 0 && m.irony[sc.low(i)] {
 					sc.vals[i] = -sc.vals[i] * 0.6
@@ -501,3 +611,23 @@ func (m *model) adjust(sc *scratch) {
 		}
 	}
 }
+
+// englishRules are general additions to VADER for reviews: "like" is a
+// verb only after a subject, and "too" before a neutral adjective
+// complains ("too long"). ok=false drops the word.
+func (m *model) englishRules(sc *scratch, i int, t token, e entry, found bool) (entry, string, bool) {
+	w := t.low
+	if found && w == "like" {
+		if i == 0 || !enLikeSubject[sc.low(i-1)] {
+			return entry{}, "", false
+		}
+	}
+	if !found && i > 0 && sc.low(i-1) == "too" && sc.clause[i-1] == sc.clause[i] && !enTooOK[w] {
+		return entry{v: -1.2}, "too " + w, true
+	}
+	return e, "", found
+}
+
+var enLikeSubject = setOf("i we you they people folks he she who i'd we'd you'd would really did do does don't didn't doesn't")
+
+var enTooOK = setOf("many much few little the a an and or but to of in on at for with it this that i me you we they is was be been")

@@ -16,10 +16,11 @@ func englishModel() *model {
 		lex:       lex,
 		boost:     map[string]float64{},
 		negate:    map[string]bool{},
-		contrast:  map[string]float64{"but": 1.5, "however": 1.5, "although": 1.0, "though": 1.0, "yet": 1.2},
+		contrast:  map[string]float64{"but": 1.5, "however": 1.5, "yet": 1.2},
 		phrases:   map[string][]phrase{},
+		concede:   setOf("although though while despite whilst"),
+		concedeW:  1.5,
 		neutralOK: 0.05,
-		negScale:  envFloat("KT_NEG", 1),
 	}
 	for _, w := range strings.Fields(enIncr) {
 		m.boost[w] = bIncr

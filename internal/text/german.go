@@ -10,21 +10,24 @@ import (
 // (data/de_lexicon.txt), expanding lemmas into inflected forms by rule.
 func germanModel() *model {
 	m := &model{
-		code:      "de",
-		lex:       make(map[string]entry, 12000),
-		boost:     map[string]float64{},
-		negate:    setOf(deNegate),
-		postNeg:   setOf("nicht nie niemals nimmer"),
-		contrast:  map[string]float64{"aber": 1.5, "jedoch": 1.5, "allerdings": 1.3, "trotzdem": 1.3, "dennoch": 1.3, "sondern": 1.3},
-		phrases:   map[string][]phrase{},
-		sepVerbs:  map[string][]sepVerb{},
-		amplify:   map[string]float64{},
-		damp:      map[string]damper{},
-		compounds: true,
-		neutralOK: envFloat("KT_DE_T", 0.35),
-		questionP: envFloat("KT_QP", 0.3),
-		questionN: envFloat("KT_QN", 0.8),
-		irony:     setOf("danke super toll klasse prima spitze großartig grossartig bravo top genial wunderbar herzlichen vielen schön schöne schönen tolle toller tollen super-service"),
+		code:       "de",
+		lex:        make(map[string]entry, 12000),
+		boost:      map[string]float64{},
+		negate:     setOf(deNegate),
+		postNeg:    setOf("nicht nie niemals nimmer"),
+		contrast:   map[string]float64{"aber": 1.5, "jedoch": 1.5, "allerdings": 1.3, "trotzdem": 1.3, "dennoch": 1.3, "sondern": 1.3},
+		phrases:    map[string][]phrase{},
+		sepVerbs:   map[string][]sepVerb{},
+		amplify:    map[string]float64{},
+		damp:       map[string]damper{},
+		compounds:  true,
+		neutralOK:  0.35,
+		questionP:  0.3,
+		questionN:  0.8,
+		salutation: setOf("liebe lieber liebes hallo hi moin servus"),
+		questionV:  map[string]float64{"endlich": -1.2},
+		factCap:    -1.3,
+		irony:      setOf("danke super toll klasse prima spitze großartig grossartig bravo top genial wunderbar herzlichen vielen schön schöne schönen tolle toller tollen super-service"),
 	}
 	for _, w := range strings.Fields(deIncr) {
 		m.boost[w] = bIncr
@@ -43,6 +46,15 @@ func germanModel() *model {
 	for _, w := range strings.Fields("ob falls wenn hoffentlich sofern") {
 		m.damp[w] = damper{factor: 0.4}
 	}
+	// Two passes: explicit forms first, so that they win over forms
+	// generated from other lemmas.
+	for pass := 0; pass < 2; pass++ {
+		m.readLexicon(pass)
+	}
+	return m
+}
+
+func (m *model) readLexicon(pass int) {
 	sc := bufio.NewScanner(strings.NewReader(readData("de_lexicon.txt")))
 	for sc.Scan() {
 		line := sc.Text()
@@ -50,45 +62,51 @@ func germanModel() *model {
 			continue
 		}
 		f := strings.Split(line, "\t")
-		if len(f) != 3 {
-			continue
+		if len(f) != 3 && len(f) != 4 {
+			panic("text: de_lexicon.txt: bad line " + strconv.Quote(line))
 		}
 		v, err := strconv.ParseFloat(f[2], 64)
 		if err != nil {
+			panic("text: de_lexicon.txt: bad valence in " + strconv.Quote(line))
+		}
+		fact := len(f) == 4 && f[3] == "f"
+		w := strings.ToLower(f[0])
+		explicit := f[1] == "w" || f[1] == "vw"
+		if explicit != (pass == 0) {
 			continue
 		}
-		w := strings.ToLower(f[0])
 		switch f[1] {
 		case "a":
 			for _, form := range adjForms(w) {
-				m.addDE(form, entry{v: v})
+				m.addDE(form, entry{v: v, fact: fact})
 			}
 		case "v":
 			for _, form := range verbForms(w) {
 				// Participles are also adjectives; "nicht" may follow all forms.
-				m.addDE(form, entry{v: v, verb: true})
+				m.addDE(form, entry{v: v, verb: true, fact: fact})
 			}
 		case "vw":
-			m.addDE(w, entry{v: v, verb: true})
+			m.addDE(w, entry{v: v, verb: true, fact: fact})
 		case "n":
 			for _, form := range nounForms(w) {
-				m.addDE(form, entry{v: v})
+				m.addDE(form, entry{v: v, fact: fact})
 			}
 		case "w":
-			m.addDE(w, entry{v: v})
+			m.addDE(w, entry{v: v, fact: fact})
 		case "p":
 			ws := strings.Fields(w)
 			for _, vw := range variants(ws[0]) {
-				m.phrases[vw] = append(m.phrases[vw], phrase{words: append([]string{vw}, ws[1:]...), v: v})
+				m.phrases[vw] = append(m.phrases[vw], phrase{words: append([]string{vw}, ws[1:]...), v: v, fact: fact})
 			}
 		case "s":
 			ws := strings.Fields(w)
 			if len(ws) == 2 {
-				m.sepVerbs[ws[0]] = append(m.sepVerbs[ws[0]], sepVerb{particle: ws[1], v: v})
+				m.sepVerbs[ws[0]] = append(m.sepVerbs[ws[0]], sepVerb{particle: ws[1], v: v, fact: fact})
 			}
+		default:
+			panic("text: de_lexicon.txt: unknown class in " + strconv.Quote(line))
 		}
 	}
-	return m
 }
 
 // addDE adds a form and its spellings without umlauts (ae/oe/ue, ss), as
@@ -289,6 +307,14 @@ func (m *model) compound(w string) (entry, string, bool) {
 			}
 		}
 		e.verb = false
+		if w[:p] != pre || deValPrefix[w[:p]] != 0 {
+			e.fact = false
+		}
+		for _, ip := range deIntensPrefix {
+			if w[:p] == ip {
+				e.fact = false
+			}
+		}
 		return e, "", true
 	}
 	for pre, pv := range deValPrefix {

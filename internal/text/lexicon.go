@@ -17,6 +17,7 @@ var dataFS embed.FS
 type entry struct {
 	v    float64
 	verb bool
+	fact bool // a factual problem word (German "Verspätung"): see model.factCap
 }
 
 // shared holds the emoticon and emoji valences used for every language.
@@ -136,7 +137,7 @@ func loadShared(enLex map[string]entry) *shared {
 // emojiOverrides fix emojis whose description scores wrongly or not at
 // all but that customers use with a clear meaning.
 var emojiOverrides = map[string]float64{
-	"👍": 1.8, "👎": -1.8, "😡": -2.5, "🤬": -3, "😠": -2.2, "🙄": -1.5, "😤": -1.8, "🤮": -2.5, "🤢": -2,
+	"👍": 1.8, "👎": -1.8, "😡": -2.5, "🤬": -3, "😠": -2.2, "🙄": -1.5, "👋": 0, "😤": -1.8, "🤮": -2.5, "🤢": -2,
 	"💩": -2, "😒": -1.5, "😑": -1, "😩": -2, "😫": -2, "😭": -2, "😢": -1.8, "🥵": -1.5, "🥶": -1.2, "🐌": -1.2,
 	"🤦": -1.8, "🤷": -0.5, "😱": -1.5, "💔": -2.2, "❤": 2.5, "💕": 2.5, "😍": 2.8, "🥰": 2.8, "👌": 1.5, "💪": 1.2,
 	"🙏": 1.0, "👏": 1.8, "🎉": 2, "🥳": 2.2, "😊": 2.2, "🙂": 1.4, "😀": 2, "😃": 2, "😄": 2.2, "😁": 2, "😂": 0.8,

@@ -140,7 +140,7 @@ func stem(w string) string {
 	return w
 }
 
-var stemSuffixes = []string{"ungen", "ies", "ern", "en", "er", "es", "em", "e", "n", "s"}
+var stemSuffixes = []string{"ungen", "ies", "en", "er", "es", "em", "e", "n", "s"}
 
 // lookup finds the themes of one word: exact, stemmed, then as the head or
 // (for longer terms) the first part of a compound.
@@ -233,18 +233,26 @@ func (ix *themeIndex) match(sc *scratch, m *model, out *Analysis) {
 		s := 0.0
 		for k := 0; k < n; k++ {
 			if sc.clause[k] == sc.clause[h.i] {
-				s += sc.vals[k]
+				s += sc.own[k]
 			}
 		}
 		if s == 0 {
 			for k := 0; k < n; k++ {
 				if sc.sent[k] == sc.sent[h.i] {
-					s += sc.vals[k]
+					s += sc.own[k]
 				}
 			}
 		}
+		// A clause is short: one clearly judging word decides it, so the
+		// neutral band is narrower than for a whole text.
 		c := normalize(s)
-		out.Aspects = append(out.Aspects, Aspect{Theme: h.theme, Term: h.term, Sentiment: m.label(c), Score: math.Round(c*1000) / 1000})
+		label := Neutral
+		if t := math.Min(m.neutralOK, 0.2); c >= t {
+			label = Positive
+		} else if c <= -t {
+			label = Negative
+		}
+		out.Aspects = append(out.Aspects, Aspect{Theme: h.theme, Term: h.term, Sentiment: label, Score: math.Round(c*1000) / 1000})
 	}
 	sort.SliceStable(out.Themes, func(a, b int) bool { return ix.order[out.Themes[a]] < ix.order[out.Themes[b]] })
 }

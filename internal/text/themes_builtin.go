@@ -32,7 +32,7 @@ var builtinThemes = []struct {
 		"app|website|webseite|homepage|online|onlineshop|shop|navigator|bahn.de|login|einloggen|anmelden|passwort|account|konto|absturz|stürzt|abgestürzt|update|seite|portal|handyticket|e-ticket",
 		"app|website|site|online|login|log in|password|account|crash|crashes|crashed|update|checkout|web page|mobile ticket|e-ticket"},
 	{"punctuality", "Pünktlichkeit", "Punctuality",
-		"pünktlich|pünktlichkeit|unpünktlich|verspätung|verspätet|verspätungen|spät|zu spät|später|verzögerung|verzögert|ausfall|fällt aus|ausgefallen|gestrichen|minuten|+5|+10|+20|+30",
+		"pünktlich|pünktlichkeit|unpünktlich|verspätung|verspätet|verspätungen|spät|zu spät|später|verzögerung|verzögert|ausfall|fällt aus|ausgefallen|gestrichen",
 		"punctual|punctuality|on time|late|delay|delayed|delays|cancelled|canceled|cancellation|behind schedule"},
 	{"cleanliness", "Sauberkeit", "Cleanliness",
 		"sauber|sauberkeit|dreckig|schmutzig|verdreckt|ekelhaft|eklig|toilette|klo|wc|müll|gestank|stinkt|riecht|geputzt|hygiene",
