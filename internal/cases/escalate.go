@@ -42,13 +42,25 @@ func (s *Service) Tick(ctx context.Context) (TickResult, error) {
 	if err != nil {
 		return res, err
 	}
-	open, err := s.cs.Cases(ctx, store.CaseFilter{Open: true})
+	now := s.now()
+	// Only cases with a deadline within the longest warning time can need
+	// anything: beyond horizon every calendar has more business time left.
+	var maxWarn time.Duration
+	for _, p := range append(sla.Policies, FallbackPolicy) {
+		maxWarn = max(maxWarn, p.warnBefore(p.FirstResponseHours), p.warnBefore(p.ResolutionHours))
+	}
+	var horizon time.Time
+	for _, cal := range sla.Calendars {
+		if h := cal.Add(now, maxWarn); h.After(horizon) {
+			horizon = h
+		}
+	}
+	open, err := s.cs.Cases(ctx, store.CaseFilter{Open: true, BelowLevel: LevelCCO, DueBefore: horizon.Add(time.Millisecond)})
 	if err != nil {
 		return res, err
 	}
 	var users []store.User
 	usersLoaded := false
-	now := s.now()
 	for i := range open {
 		c := &open[i]
 		if c.Status == StatusWaitingCustomer {

@@ -142,6 +142,7 @@ type CaseFilter struct {
 	Theme       string
 	Channel     string
 	Escalated   bool      // escalation level 1 or more
+	BelowLevel  int       // if > 0: escalation level below this
 	DueBefore   time.Time // resolution due, or first response due and not yet answered, before this
 	From, To    time.Time // created in [From, To)
 	Limit       int       // 0: all

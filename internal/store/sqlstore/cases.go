@@ -218,6 +218,9 @@ func caseWhere(f store.CaseFilter) (string, []any) {
 	if f.Escalated {
 		conds = append(conds, "escalation_level > 0")
 	}
+	if f.BelowLevel > 0 {
+		conds = append(conds, "escalation_level < "+arg(f.BelowLevel))
+	}
 	if !f.DueBefore.IsZero() {
 		p := arg(ms(f.DueBefore))
 		conds = append(conds, "(resolution_due < "+p+" OR (first_response_due > 0 AND first_response_due < "+p+"))")
