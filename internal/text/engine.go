@@ -500,6 +500,9 @@ func (m *model) label(c float64) string {
 // ("trotz", "ob"), questions and irony.
 func (m *model) adjust(sc *scratch) {
 	n := len(sc.items)
+	if n == 0 {
+		return
+	}
 	if m.factCap < 0 {
 		// Factual problem words report, they do not judge: together they
 		// weigh at most factCap, so that a news-like "Verspätungen wegen
