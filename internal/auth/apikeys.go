@@ -67,6 +67,9 @@ const (
 	PermSurveysRead   Permission = "surveys.read"   // surveys, their links and statistics
 	PermSurveysWrite  Permission = "surveys.write"  // create, change, close and delete surveys
 	PermSurveysSend   Permission = "surveys.send"   // personal survey links, answers through the API
+	PermCasesRead     Permission = "cases.read"     // cases, their history, boards and figures
+	PermCasesWrite    Permission = "cases.write"    // create cases, change, assign, solve, reject, merge, notes
+	PermCasesAdmin    Permission = "cases.admin"    // routing rules, SLA policies and calendars, case rules; run the escalation job
 )
 
 type rule struct {
@@ -88,12 +91,15 @@ var rules = map[Permission]rule{
 	PermSurveysRead:   {ScopeRead, everyone},
 	PermSurveysWrite:  {ScopeWrite, []Role{RoleAdmin, RoleCCO, RoleLead}},
 	PermSurveysSend:   {ScopeWrite, []Role{RoleAdmin, RoleCCO, RoleLead, RoleAgent}},
+	PermCasesRead:     {ScopeRead, everyone},
+	PermCasesWrite:    {ScopeWrite, []Role{RoleAdmin, RoleCCO, RoleLead, RoleAgent}},
+	PermCasesAdmin:    {ScopeAdmin, []Role{RoleAdmin, RoleCCO}},
 }
 
 // Permissions lists every permission.
 func Permissions() []Permission {
 	return []Permission{PermAuthenticated, PermRead, PermCustomers, PermSourcesRead, PermSourcesWrite, PermAudit, PermGDPR, PermUsers,
-		PermSurveysRead, PermSurveysWrite, PermSurveysSend}
+		PermSurveysRead, PermSurveysWrite, PermSurveysSend, PermCasesRead, PermCasesWrite, PermCasesAdmin}
 }
 
 // PermissionScope is the API key scope a permission needs ("" for any key).
