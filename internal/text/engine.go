@@ -344,7 +344,7 @@ func (m *model) score(sc *scratch) result {
 				v += s
 			}
 			if !negated && t.kind == tWord && !sc.used[i-k] && m.negatedAt(sc, i, k) {
-				v *= nScalar
+				v *= m.negScalar(v, e, pw)
 				negated = true
 			}
 		}
@@ -356,7 +356,7 @@ func (m *model) score(sc *scratch) result {
 				}
 				nw := sc.low(i + k)
 				if m.postNeg[nw] {
-					v *= nScalar
+					v *= m.negScalar(v, e, nw)
 					break
 				}
 				if m.isLex(nw) {
@@ -473,6 +473,27 @@ func (m *model) negatedAt(sc *scratch, i, k int) bool {
 		}
 	}
 	return m.negate[pw]
+}
+
+// negScalar is the factor a negation applies. VADER uses -0.74 always. In
+// German "nicht freundlich" is a complaint as clear as "unfreundlich", while
+// "nicht schlecht" is only mildly positive; "nie" is stronger than "nicht";
+// and the absence of a factual problem ("ohne Verspätung") is praise.
+func (m *model) negScalar(v float64, e entry, negator string) float64 {
+	if m.code != "de" {
+		return nScalar
+	}
+	f := -nScalar
+	switch {
+	case e.fact:
+		f = 1.5
+	case v > 0:
+		f = 1.0
+	}
+	if negator == "nie" || negator == "niemals" || negator == "nimmer" {
+		f *= 1.3
+	}
+	return -f
 }
 
 func normalize(s float64) float64 {

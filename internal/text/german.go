@@ -25,7 +25,7 @@ func germanModel() *model {
 		questionP:  0.3,
 		questionN:  0.8,
 		salutation: setOf("liebe lieber liebes hallo hi moin servus"),
-		questionV:  map[string]float64{"endlich": -1.2},
+		questionV:  map[string]float64{"endlich": -1.6},
 		factCap:    -1.3,
 		irony:      setOf("danke super toll klasse prima spitze großartig grossartig bravo top genial wunderbar herzlichen vielen schön schöne schönen tolle toller tollen super-service"),
 	}

@@ -10,11 +10,22 @@ hab bin bist gibt kann können man zum zur vom beim ins seit immer jetzt echt do
 gestern morgen ab fährt kommt geht weiß weiss wer diese dieser dieses sich hier da dann denn weil wenn als bis ja nein
 gut alles viel viele schön toll super geil mega voll minuten stunde stunden zug bahn`)
 
-var enFunction = setOf(`the and is not i a an of to in on for with it this that was are be have has had my me you we
-they but or what why where when today no very just so at from will can your our there been would could should don't
+var enFunction = setOf(`the and is not i a of to on for with it this that was are be have has had my me you we
+they but or what why where when today no very just at from can your our there been would could should don't
 it's i'm didn't doesn't isn't wasn't can't won't thanks thank please again all any some get got good great bad
 really love like would who how than then because if as by its his her their them were do does did here yes yet
 minutes hour hours train delayed late`)
+
+// Words of both languages ("in", "was", "so", "will", "an") are evidence for
+// neither.
+func init() {
+	for w := range deFunction {
+		if enFunction[w] {
+			delete(deFunction, w)
+			delete(enFunction, w)
+		}
+	}
+}
 
 func setOf(s string) map[string]bool {
 	m := map[string]bool{}
