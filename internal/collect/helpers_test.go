@@ -141,6 +141,7 @@ func (s *testServer) do(t *testing.T, rq request) response {
 		t.Fatalf("read answer: %v", err)
 	}
 	out := response{code: res.StatusCode, header: res.Header, raw: raw}
+	s.sync(t)
 	if len(bytes.TrimSpace(raw)) > 0 {
 		if err := json.Unmarshal(raw, &out.body); err != nil {
 			t.Fatalf("%s %s answered %d with a body that is not a JSON object: %q", rq.method, rq.path, res.StatusCode, raw)
@@ -171,8 +172,23 @@ func (s *testServer) api(t *testing.T, path string, v any) int {
 	return res.StatusCode
 }
 
+// sync waits until every acknowledged event is in the log: with the
+// journal they reach it right behind the answer, and the tests read the log.
+func (s *testServer) sync(t *testing.T) {
+	t.Helper()
+	if s.Journal == nil {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if err := s.Journal.Sync(ctx); err != nil {
+		t.Fatalf("journal sync: %v", err)
+	}
+}
+
 func (s *testServer) stats(t *testing.T) store.Stats {
 	t.Helper()
+	s.sync(t)
 	st, err := s.Store.Stats(context.Background())
 	if err != nil {
 		t.Fatalf("stats: %v", err)
@@ -203,6 +219,7 @@ func (s *testServer) waitProcessed(t *testing.T) store.Stats {
 // events returns the whole event log, decoded.
 func (s *testServer) events(t *testing.T) []storedEvent {
 	t.Helper()
+	s.sync(t)
 	es, err := s.Store.Events(context.Background(), 0, 100000)
 	if err != nil {
 		t.Fatalf("read event log: %v", err)

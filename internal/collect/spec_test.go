@@ -293,13 +293,19 @@ func testMessageIDDeduplication(t *testing.T, db string) {
 		{"type": "track", "userId": "u", "event": "Paid", "messageId": "dup-1", "properties": obj{"n": 1}},
 		{"type": "track", "userId": "u", "event": "Paid", "messageId": "dup-2"},
 	}, nil)
+	// With the journal (the SQLite server's default) an answer counts the
+	// events received; repeats are dropped when loaded into the log, which
+	// the check of the stored events at the end covers. Without it (the
+	// PostgreSQL server) the answer counts new events and duplicates.
+	journal := srv.Journal != nil
 	for attempt := range 3 {
 		res := srv.do(t, request{path: "/v1/batch", basicKey: key, body: batch})
 		wantNew := 2.0
-		if attempt > 0 {
+		if attempt > 0 && !journal {
 			wantNew = 0
 		}
-		if res.code != http.StatusOK || res.body["accepted"] != wantNew || res.body["duplicates"] != 2-wantNew {
+		_, hasDups := res.body["duplicates"]
+		if res.code != http.StatusOK || res.body["accepted"] != wantNew || (!journal && res.body["duplicates"] != 2-wantNew) || (journal && hasDups) {
 			t.Fatalf("attempt %d: %s", attempt+1, res)
 		}
 	}
@@ -307,7 +313,7 @@ func testMessageIDDeduplication(t *testing.T, db string) {
 	if res := srv.do(t, request{path: "/v1/track", basicKey: key, body: []byte(`{"userId":"u","event":"Paid","messageId":"dup-1"}`)}); res.code != http.StatusOK {
 		t.Fatalf("single retry: %s", res)
 	}
-	if res := srv.do(t, request{path: "/v1/import", basicKey: key, body: batch}); res.code != http.StatusOK || res.body["duplicates"] != 2.0 {
+	if res := srv.do(t, request{path: "/v1/import", basicKey: key, body: batch}); res.code != http.StatusOK || (!journal && res.body["duplicates"] != 2.0) || (journal && res.body["accepted"] != 2.0) {
 		t.Fatalf("import retry: %s", res)
 	}
 
@@ -316,7 +322,7 @@ func testMessageIDDeduplication(t *testing.T, db string) {
 		{"type": "track", "userId": "u", "event": "First", "messageId": "twin"},
 		{"type": "track", "userId": "u", "event": "Second", "messageId": "twin"},
 	}, nil)})
-	if res.code != http.StatusOK || res.body["accepted"] != 1.0 || res.body["duplicates"] != 1.0 {
+	if res.code != http.StatusOK || (!journal && (res.body["accepted"] != 1.0 || res.body["duplicates"] != 1.0)) || (journal && res.body["accepted"] != 2.0) {
 		t.Fatalf("twins: %s", res)
 	}
 	if e := srv.eventByMessageID(t, "twin"); e.Event != "First" {
@@ -346,8 +352,11 @@ func testMessageIDDeduplication(t *testing.T, db string) {
 		})
 	}
 	wg.Wait()
-	if accepted != 3 {
+	if !journal && accepted != 3 {
 		t.Errorf("concurrent retries report %v events accepted in all, want 3", accepted)
+	}
+	if journal && accepted != 36 {
+		t.Errorf("concurrent retries report %v events received in all, want 36", accepted)
 	}
 
 	// The same messageId from another source is another event.

@@ -101,6 +101,11 @@ func newOrderUpdatesPredictions(t *testing.T, db string) {
 func waitProcessed(t *testing.T, srv *server.Server) {
 	t.Helper()
 	deadline := time.Now().Add(30 * time.Second)
+	ctx, cancel := context.WithDeadline(context.Background(), deadline)
+	defer cancel()
+	if err := srv.Flush(ctx); err != nil {
+		t.Fatalf("journal: %v", err)
+	}
 	for {
 		st, err := srv.Store.Stats(context.Background())
 		if err == nil && st.Processed == st.LastSeq {

@@ -249,6 +249,15 @@ func serve(st store.Store, ln net.Listener, cfg Config, log *slog.Logger, m *met
 	return s
 }
 
+// Flush waits until every event acknowledged so far is in the event log
+// (with the journal they reach it right behind the answer).
+func (s *Server) Flush(ctx context.Context) error {
+	if s.Journal == nil {
+		return nil
+	}
+	return s.Journal.Sync(ctx)
+}
+
 // Shutdown stops accepting requests, waits for those in flight (their events
 // are committed before they are answered), stops the workers and closes the
 // store.
