@@ -344,6 +344,8 @@ type Customer struct {
 	Conflicts         []store.Conflict           `json:"conflicts"`
 	// Predictions are absent until a model is fitted (kunding models fit).
 	Predictions *store.Prediction `json:"predictions,omitempty"`
+	// LastSurvey is the latest survey answer per type (nps, csat, ces).
+	LastSurvey map[string]profile.SurveyAnswer `json:"lastSurvey,omitempty"`
 }
 
 // View assembles the API view of a customer.
@@ -351,7 +353,7 @@ func View(r *http.Request, s store.Store, p profile.Profile, now time.Time) (Cus
 	c := Customer{ID: p.CustomerID, Name: p.Name, Email: p.Email, Phone: p.Phone, Traits: map[string]json.RawMessage{},
 		FirstSeen: p.FirstSeen, LastSeen: p.LastSeen, Events: p.Events, CountsByType: p.CountsByType,
 		CountsByEvent: p.CountsByName, Orders: p.Orders, Revenue: p.Revenue(), RevenueByCurrency: map[string]float64{},
-		RFM: p.RFMAt(now)}
+		RFM: p.RFMAt(now), LastSurvey: p.LastSurvey}
 	for k, t := range p.Traits {
 		c.Traits[k] = t.Value
 	}

@@ -27,6 +27,7 @@ import (
 	"github.com/kunding/kunding/internal/store"
 	"github.com/kunding/kunding/internal/store/postgres"
 	"github.com/kunding/kunding/internal/store/sqlite"
+	"github.com/kunding/kunding/internal/survey"
 	"github.com/kunding/kunding/internal/web"
 )
 
@@ -179,7 +180,9 @@ func serve(st store.Store, ln net.Listener, cfg Config, log *slog.Logger, m *met
 	}
 	coll := &collect.Collector{Store: st, Appender: w, Metrics: m, Log: log}
 	authSvc := auth.NewService(st, auth.Options{Secure: cfg.SecureCookies, TrustProxy: cfg.TrustProxy, Log: log})
-	ap2 := &api.API{Store: st, Log: log, OnKeysChanged: coll.ForgetKeys, Auth: authSvc}
+	// Survey answers are appended by the survey service; it wakes the pipeline.
+	surveys := &survey.Service{Store: st, Wake: pl.Wake}
+	ap2 := &api.API{Store: st, Log: log, OnKeysChanged: coll.ForgetKeys, Auth: authSvc, Surveys: surveys}
 
 	mux := http.NewServeMux()
 	coll.Register(mux)
@@ -199,7 +202,7 @@ func serve(st store.Store, ln net.Listener, cfg Config, log *slog.Logger, m *met
 	// key (a Prometheus scrape config sends it as a bearer token) or a login.
 	mux.Handle("GET /metrics", authSvc.APIAuth(auth.RequirePermission(auth.PermRead)(promhttp.HandlerFor(m.Registry, promhttp.HandlerOpts{}))))
 	// The web app takes every path the routes above leave: / and its pages.
-	mux.Handle("/", web.MustNew(web.Config{Store: st, Auth: authSvc, Log: log, OnKeysChanged: coll.ForgetKeys}))
+	mux.Handle("/", web.MustNew(web.Config{Store: st, Auth: authSvc, Log: log, OnKeysChanged: coll.ForgetKeys, Surveys: surveys}))
 
 	s := &Server{Store: st, Metrics: m, Pipeline: pl, Auth: authSvc, Addr: ln.Addr().String(), closeWriter: closeWriter, Journal: jn, log: log, workers: make(chan struct{})}
 	s.http = &http.Server{

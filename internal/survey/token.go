@@ -155,3 +155,7 @@ func nonce() string {
 	rand.Read(b[:])
 	return base64.RawURLEncoding.EncodeToString(b[:])
 }
+
+// ResponseIDOf is the id the answer to a personal link gets (to tell an
+// answered link before the form is filled in).
+func ResponseIDOf(l Link) string { return responseID(l) }

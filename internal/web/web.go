@@ -24,6 +24,7 @@ import (
 
 	"github.com/kunding/kunding/internal/auth"
 	"github.com/kunding/kunding/internal/store"
+	"github.com/kunding/kunding/internal/survey"
 	"github.com/kunding/kunding/internal/web/i18n"
 )
 
@@ -38,6 +39,8 @@ type Config struct {
 	// OnKeysChanged drops caches of write keys after a rotation
 	// (collect.Collector.ForgetKeys), so that an old key stops working at once.
 	OnKeysChanged func()
+	// Surveys runs surveys (nil: made on demand on Store).
+	Surveys *survey.Service
 	// Location is the time zone times are shown in (default: the server's).
 	Location *time.Location
 	// Now is the clock (tests); default time.Now.
@@ -54,10 +57,11 @@ type Handler struct {
 	assets       fs.FS
 	assetVersion string
 	private      []string // patterns that need a user
+	surveys      *survey.Service
 }
 
 // pageNames are the templates under templates/ that render a whole page.
-var pageNames = []string{"login", "search", "customer", "sources", "source", "models", "users", "erased", "audit", "error"}
+var pageNames = []string{"login", "search", "customer", "sources", "source", "models", "users", "erased", "audit", "error", "surveys", "survey", "survey_public"}
 
 // New parses the templates and builds the routes.
 func New(cfg Config) (*Handler, error) {
@@ -159,6 +163,7 @@ func (h *Handler) routes() {
 	private("GET /audit", auth.PermAudit, h.auditLog)
 	private("POST /users", auth.PermUsers, h.createUser)
 	private("POST /users/{id}", auth.PermUsers, h.updateUser)
+	h.surveyRoutes(mux, private)
 	// Unknown paths answer 404 to users only, so strangers learn nothing of
 	// the routes.
 	mux.Handle("/", a.RequireUser(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -251,6 +256,7 @@ type page struct {
 	// What the user may see, for the navigation.
 	CanCustomers, CanSources, CanChangeSources, CanModels bool
 	CanUsers, CanGDPR, CanAudit                           bool
+	CanSurveys                                            bool
 }
 
 type langLink struct {
@@ -273,6 +279,7 @@ func (h *Handler) page(r *http.Request, titleKey, section string) page {
 		p.CanCustomers, p.CanSources, p.CanChangeSources = auth.Can(ctx, auth.PermCustomers), auth.Can(ctx, auth.PermSourcesRead), auth.Can(ctx, auth.PermSourcesWrite)
 		p.CanModels = auth.Can(ctx, auth.PermRead)
 		p.CanUsers, p.CanGDPR, p.CanAudit = auth.Can(ctx, auth.PermUsers), auth.Can(ctx, auth.PermGDPR), auth.Can(ctx, auth.PermAudit)
+		p.CanSurveys = auth.Can(ctx, auth.PermSurveysRead)
 	}
 	return p
 }
