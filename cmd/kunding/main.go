@@ -23,6 +23,7 @@ import (
 	"github.com/kunding/kunding/internal/server"
 	"github.com/kunding/kunding/internal/source"
 	"github.com/kunding/kunding/internal/store"
+	"github.com/kunding/kunding/internal/text"
 )
 
 // version is set at build time with -ldflags "-X main.version=...".
@@ -155,8 +156,16 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	refitEvery := fs.Duration("refit-every", 24*time.Hour, "refit the purchase/churn/CLV models this often once a model exists (0: never)")
 	secureCookies := fs.Bool("secure-cookies", false, "mark session cookies Secure even on plain HTTP (behind a TLS-terminating proxy)")
 	trustProxy := fs.Bool("trust-proxy", false, "take the client address and https from X-Forwarded-For/-Proto (only behind a proxy that sets them)")
+	themes := fs.String("themes", "", "JSON file of text-analytics themes that add to or replace the built-in ones (docs/text-analytics.md)")
 	if err := parse(fs, args); err != nil {
 		return err
+	}
+	if *themes != "" {
+		t, err := text.LoadThemes(*themes)
+		if err != nil {
+			return err
+		}
+		text.SetThemes(t)
 	}
 	var h slog.Handler = slog.NewTextHandler(stderr, nil)
 	if *logFormat == "json" {
