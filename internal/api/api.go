@@ -18,6 +18,7 @@ import (
 
 	"github.com/kunding/kunding/internal/audit"
 	"github.com/kunding/kunding/internal/auth"
+	"github.com/kunding/kunding/internal/cases"
 	"github.com/kunding/kunding/internal/feedback"
 	"github.com/kunding/kunding/internal/feeds"
 	"github.com/kunding/kunding/internal/identity"
@@ -48,6 +49,8 @@ type API struct {
 	// on demand on Store).
 	Feedback *feedback.Service
 	Feeds    *feeds.Poller
+	// Cases is the case service (nil: made on demand on Store).
+	Cases *cases.Service
 }
 
 // Route is one documented route of the API.
@@ -62,7 +65,7 @@ type Route struct {
 
 // Routes lists every route; Register and the OpenAPI test both use it.
 func Routes() []Route {
-	return []Route{
+	return append([]Route{
 		{"GET", "/api/openapi.json", (*API).openapi, auth.PermAuthenticated},
 		{"GET", "/api/stats", (*API).stats, auth.PermRead},
 		{"GET", "/api/sources", (*API).listSources, auth.PermSourcesRead},
@@ -105,7 +108,7 @@ func Routes() []Route {
 		{"PATCH", "/api/feeds/{id}", (*API).updateFeed, auth.PermSourcesWrite},
 		{"DELETE", "/api/feeds/{id}", (*API).deleteFeed, auth.PermSourcesWrite},
 		{"POST", "/api/feeds/{id}/poll", (*API).pollFeed, auth.PermSourcesWrite},
-	}
+	}, caseRoutes()...)
 }
 
 // Register adds the routes to mux, each behind authentication (auth's
