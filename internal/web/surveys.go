@@ -638,13 +638,13 @@ func (h *Handler) surveyLink(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if form["customer"] == "" {
-		h.renderSurveyPage(w, r, http.StatusUnprocessableEntity, "", l.T("survey.link.noCustomer"), form)
+		h.renderSurveyPage(w, r, http.StatusUnprocessableEntity, "", l.T("survey.links.noCustomer"), form)
 		return
 	}
 	lk, tok, err := h.surveys.PersonalLink(r.Context(), v, survey.LinkRequest{Customer: c, Touchpoint: form["touchpoint"], Trigger: form["trigger"]})
 	switch {
 	case errors.Is(err, store.ErrNotFound):
-		h.renderSurveyPage(w, r, http.StatusUnprocessableEntity, "", l.T("survey.link.unknownCustomer"), form)
+		h.renderSurveyPage(w, r, http.StatusUnprocessableEntity, "", l.T("survey.links.unknownCustomer"), form)
 		return
 	case errors.Is(err, survey.ErrInvalid), errors.Is(err, survey.ErrGone):
 		h.renderSurveyPage(w, r, http.StatusUnprocessableEntity, "", l.T("survey.form.invalid", err.Error()), form)
