@@ -339,6 +339,16 @@ func TestAnswersOnceAndProfile(t *testing.T) {
 		if err != nil || nc.LastSurvey["nps"].Category != "promoter" {
 			t.Fatalf("API answer of a new customer: %+v %v", nc.LastSurvey, err)
 		}
+		// GDPR erasure removes the customer's responses with the events.
+		if _, err := st.EraseCustomer(ctx, store.Erasure{CustomerID: cust,
+			Pending:  func([]store.Identifier, []byte) bool { return false },
+			Mentions: func([]store.Identifier, []byte) bool { return false }}); err != nil {
+			t.Fatal(err)
+		}
+		rs, _ = st.(store.SurveyStore).SurveyResponses(ctx, store.ResponseFilter{SurveyID: v.ID})
+		if len(rs) != 1 || rs[0].CustomerID == cust {
+			t.Fatalf("after erasure: %+v", rs)
+		}
 		// A closed survey takes no answers.
 		v, _ = svc.Update(ctx, v.ID, survey.Input{Status: ptr("closed")})
 		if _, err := svc.Answer(ctx, v, survey.Submission{Score: intp(5), Link: &survey.Link{SurveyID: v.ID}}); !errors.Is(err, survey.ErrClosed) {
