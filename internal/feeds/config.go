@@ -92,8 +92,7 @@ func (s Settings) apply(f *store.Feed) error {
 	}
 	if s.IntervalSeconds != nil {
 		f.IntervalSeconds = *s.IntervalSeconds
-	}
-	if f.IntervalSeconds == 0 {
+	} else if f.IntervalSeconds == 0 {
 		f.IntervalSeconds = DefaultInterval
 	}
 	if f.IntervalSeconds < MinInterval || f.IntervalSeconds > MaxInterval {
