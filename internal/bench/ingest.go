@@ -252,6 +252,11 @@ wait:
 	if err != nil {
 		return res, fmt.Errorf("stats after: %w", err)
 	}
+	cur, err := cfg.Store.Cursor(ctx, pipeline.CursorName)
+	if err != nil {
+		return res, err
+	}
+	res.ProcessedAtEnd = max(cur-before.Processed, 0)
 	// With the journal, acknowledged events reach the log behind the
 	// answer: wait until all are there (every acknowledged event is new).
 	res.LoggedAtEnd = after.Events - before.Events
@@ -272,11 +277,6 @@ wait:
 		progress("loading into the log", after.Events-before.Events, res.Accepted)
 	}
 	res.LogElapsed = time.Since(start)
-	cur, err := cfg.Store.Cursor(ctx, pipeline.CursorName)
-	if err != nil {
-		return res, err
-	}
-	res.ProcessedAtEnd = max(cur-before.Processed, 0)
 	res.PipelineEvents = after.LastSeq - before.Processed
 	pipeStart := start
 	if cfg.ReleasePipeline != nil {
