@@ -182,7 +182,8 @@ func serve(st store.Store, ln net.Listener, cfg Config, log *slog.Logger, m *met
 	authSvc := auth.NewService(st, auth.Options{Secure: cfg.SecureCookies, TrustProxy: cfg.TrustProxy, Log: log})
 	// Survey answers are appended by the survey service; it wakes the pipeline.
 	surveys := &survey.Service{Store: st, Wake: pl.Wake}
-	ap2 := &api.API{Store: st, Log: log, OnKeysChanged: coll.ForgetKeys, Auth: authSvc, Surveys: surveys}
+	intake, poller := feedbackIntake(st, pl, "feeds "+host+" "+ln.Addr().String(), log)
+	ap2 := &api.API{Store: st, Log: log, OnKeysChanged: coll.ForgetKeys, Auth: authSvc, Surveys: surveys, Feedback: intake, Feeds: poller}
 
 	mux := http.NewServeMux()
 	coll.Register(mux)
@@ -202,7 +203,7 @@ func serve(st store.Store, ln net.Listener, cfg Config, log *slog.Logger, m *met
 	// key (a Prometheus scrape config sends it as a bearer token) or a login.
 	mux.Handle("GET /metrics", authSvc.APIAuth(auth.RequirePermission(auth.PermRead)(promhttp.HandlerFor(m.Registry, promhttp.HandlerOpts{}))))
 	// The web app takes every path the routes above leave: / and its pages.
-	mux.Handle("/", web.MustNew(web.Config{Store: st, Auth: authSvc, Log: log, OnKeysChanged: coll.ForgetKeys, Surveys: surveys}))
+	mux.Handle("/", web.MustNew(web.Config{Store: st, Auth: authSvc, Log: log, OnKeysChanged: coll.ForgetKeys, Surveys: surveys, Feeds: poller}))
 
 	s := &Server{Store: st, Metrics: m, Pipeline: pl, Auth: authSvc, Addr: ln.Addr().String(), closeWriter: closeWriter, Journal: jn, log: log, workers: make(chan struct{})}
 	s.http = &http.Server{
@@ -219,6 +220,8 @@ func serve(st store.Store, ln net.Listener, cfg Config, log *slog.Logger, m *met
 		defer close(s.workers)
 		done := make(chan struct{})
 		go func() { pl.Run(wctx); close(done) }()
+		feedsDone := make(chan struct{})
+		go func() { poller.Run(wctx); close(feedsDone) }()
 		lagTick := time.NewTicker(5 * time.Second)
 		defer lagTick.Stop()
 		pruneTick := time.NewTicker(10 * time.Minute)
@@ -227,6 +230,7 @@ func serve(st store.Store, ln net.Listener, cfg Config, log *slog.Logger, m *met
 			select {
 			case <-wctx.Done():
 				<-done
+				<-feedsDone
 				return
 			case <-lagTick.C:
 				if stt, err := st.Stats(wctx); err == nil {

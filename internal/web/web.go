@@ -23,6 +23,7 @@ import (
 	"time"
 
 	"github.com/kunding/kunding/internal/auth"
+	"github.com/kunding/kunding/internal/feeds"
 	"github.com/kunding/kunding/internal/store"
 	"github.com/kunding/kunding/internal/survey"
 	"github.com/kunding/kunding/internal/web/i18n"
@@ -45,6 +46,9 @@ type Config struct {
 	Location *time.Location
 	// Now is the clock (tests); default time.Now.
 	Now func() time.Time
+	// Feeds polls a feed when an administrator asks (nil: a poller made
+	// on demand on Store).
+	Feeds *feeds.Poller
 }
 
 // Handler serves the web app.
@@ -61,7 +65,7 @@ type Handler struct {
 }
 
 // pageNames are the templates under templates/ that render a whole page.
-var pageNames = []string{"login", "search", "customer", "sources", "source", "models", "users", "erased", "audit", "error", "surveys", "survey", "survey_public"}
+var pageNames = []string{"login", "search", "customer", "sources", "source", "models", "users", "erased", "audit", "error", "surveys", "survey", "survey_public", "feedback", "feeds"}
 
 // New parses the templates and builds the routes.
 func New(cfg Config) (*Handler, error) {
@@ -163,6 +167,10 @@ func (h *Handler) routes() {
 	private("GET /audit", auth.PermAudit, h.auditLog)
 	private("POST /users", auth.PermUsers, h.createUser)
 	private("POST /users/{id}", auth.PermUsers, h.updateUser)
+	private("GET /feedback", auth.PermCustomers, h.feedbackList)
+	private("GET /feeds", auth.PermSourcesRead, h.feedsPage)
+	private("POST /feeds", auth.PermSourcesWrite, h.createFeed)
+	private("POST /feeds/{id}", auth.PermSourcesWrite, h.updateFeed)
 	h.surveyRoutes(mux, private)
 	// Unknown paths answer 404 to users only, so strangers learn nothing of
 	// the routes.
