@@ -167,11 +167,11 @@ func (h *Handler) routes() {
 	private("GET /audit", auth.PermAudit, h.auditLog)
 	private("POST /users", auth.PermUsers, h.createUser)
 	private("POST /users/{id}", auth.PermUsers, h.updateUser)
+	h.surveyRoutes(mux, private)
 	private("GET /feedback", auth.PermCustomers, h.feedbackList)
 	private("GET /feeds", auth.PermSourcesRead, h.feedsPage)
 	private("POST /feeds", auth.PermSourcesWrite, h.createFeed)
 	private("POST /feeds/{id}", auth.PermSourcesWrite, h.updateFeed)
-	h.surveyRoutes(mux, private)
 	// Unknown paths answer 404 to users only, so strangers learn nothing of
 	// the routes.
 	mux.Handle("/", a.RequireUser(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
