@@ -180,6 +180,24 @@ func TestSubmit(t *testing.T) {
 		if n := list(store.FeedbackFilter{Theme: "no_such_theme"}); n != 0 {
 			t.Errorf("unknown theme: %d", n)
 		}
+
+		// GDPR erasure of Anna removes her review with its event; the
+		// others stay.
+		drain(t, st)
+		if _, err := st.EraseCustomer(ctx, store.Erasure{CustomerID: anna,
+			Pending:  func([]store.Identifier, []byte) bool { return false },
+			Mentions: func([]store.Identifier, []byte) bool { return false }}); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := fs.Feedback(ctx, fb.ID); !errors.Is(err, store.ErrNotFound) {
+			t.Errorf("erased customer's feedback: %v", err)
+		}
+		if _, err := st.EventBySeq(ctx, fb.Seq); !errors.Is(err, store.ErrNotFound) {
+			t.Errorf("erased customer's feedback event: %v", err)
+		}
+		if n := list(store.FeedbackFilter{}); n != 2 {
+			t.Errorf("after the erasure %d feedback, want the 2 of others", n)
+		}
 	})
 }
 

@@ -146,6 +146,7 @@ func (s *Store) EraseCustomer(ctx context.Context, e store.Erasure) (store.Erasu
 		{`DELETE FROM profiles WHERE customer_id IN (%s)`, &rep.Profiles},
 		{`DELETE FROM predictions WHERE customer_id IN (%s)`, nil},
 		{`DELETE FROM survey_responses WHERE customer_id IN (%s)`, nil},
+		{`DELETE FROM feedback WHERE customer_id IN (%s)`, nil},
 		{`DELETE FROM merges WHERE into_customer IN (%s)`, &rep.Merges},
 		{`DELETE FROM merges WHERE from_customer IN (%s)`, &rep.Merges},
 		{`DELETE FROM identity_conflicts WHERE customer_id IN (%s)`, &rep.Conflicts},
@@ -302,6 +303,11 @@ func (er *eraser) deleteSeqs(seqs []int64) (int64, error) {
 	err := chunks(seqs, func(part []any, list string) error {
 		n, err := er.exec(`DELETE FROM events WHERE seq IN (`+list+`)`, part...)
 		total += n
+		if err != nil {
+			return err
+		}
+		// A feedback row is its event's copy (text, author): it goes with it.
+		_, err = er.exec(`DELETE FROM feedback WHERE seq IN (`+list+`)`, part...)
 		return err
 	})
 	return total, err
