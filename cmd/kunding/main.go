@@ -47,6 +47,7 @@ func commands() map[string]command {
 		"gdpr":      {"export or erase everything about one person", runGDPR},
 		"bench":     {"benchmarks that print figures (ingest, lookup)", runBench},
 		"text":      {"text analytics: evaluate sentiment on labelled texts, analyse one text", runText},
+		"feeds":     {"list the RSS/Atom feeds and poll them once", runFeeds},
 		"version":   {"print the version", runVersion},
 	}
 }
