@@ -25,6 +25,7 @@ type model struct {
 	questionV  map[string]float64 // valence of a word inside a question ("endlich")
 	concede    map[string]bool    // sentence-initial concessions ("although")
 	concedeW   float64            // weight of the main clause after a concession
+	plain      bool               // English: VADER's rules only (for comparison in tests)
 	salutation map[string]bool    // first words that greet ("Liebe ...")
 	factCap    float64            // factual problem words together weigh at most this (< 0)
 	compounds  bool               // split unknown compounds into known heads
@@ -284,7 +285,7 @@ func (m *model) score(sc *scratch) result {
 				label = lab
 			}
 		}
-		if m.code == "en" && skip == 0 && t.kind == tWord {
+		if m.code == "en" && !m.plain && skip == 0 && t.kind == tWord {
 			if e2, lab2, ok := m.englishRules(sc, i, t, e, found); ok {
 				e, found = e2, true
 				if lab2 != "" {
@@ -374,7 +375,7 @@ func (m *model) score(sc *scratch) result {
 	}
 	m.adjust(sc)
 	sc.own = append(sc.own[:0], sc.vals...)
-	// "but": what comes before counts half, what follows more.
+	// "but" (VADER): what comes before counts half, what follows more.
 	if m.contrast != nil {
 		for i := 0; i < n; i++ {
 			if w, ok := m.contrast[sc.low(i)]; ok {
@@ -468,7 +469,7 @@ func (m *model) negatedAt(sc *scratch, i, k int) bool {
 		if strings.HasSuffix(pw, "n't") {
 			return true
 		}
-		if pw == "from" && k < 3 && i-k-1 >= 0 && sc.low(i-k-1) == "far" {
+		if !m.plain && pw == "from" && k < 3 && i-k-1 >= 0 && sc.low(i-k-1) == "far" {
 			return true // "far from fresh"
 		}
 	}

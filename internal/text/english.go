@@ -5,9 +5,15 @@ import "strings"
 // englishModel is VADER (Hutto & Gilbert 2014) with its lexicon, boosters,
 // negations and idioms, plus a few general additions (see below).
 func englishModel() *model {
+	return newEnglish(false)
+}
+
+// newEnglish builds the English model; plain leaves out our additions to
+// VADER (extra words, rules), to measure what they change.
+func newEnglish(plain bool) *model {
 	lex, _ := loadVADER()
 	for w, v := range enExtra {
-		if _, ok := lex[w]; !ok {
+		if _, ok := lex[w]; !ok && !plain {
 			lex[w] = entry{v: v}
 		}
 	}
@@ -31,7 +37,28 @@ func englishModel() *model {
 	for _, w := range strings.Fields(enNegate) {
 		m.negate[w] = true
 	}
+	if plain {
+		m.plain, m.concede = true, nil
+		m.contrast = map[string]float64{"but": 1.5}
+		m.boost = map[string]float64{}
+		for _, w := range strings.Fields(enIncr) {
+			if w != "too" && w != "super" {
+				m.boost[w] = bIncr
+			}
+		}
+		for _, w := range strings.Fields(enDecr) {
+			m.boost[w] = -bIncr
+		}
+		for _, w := range strings.Fields(enNegate) {
+			if w == "lacks" || w == "lacking" {
+				delete(m.negate, w)
+			}
+		}
+	}
 	for p, v := range enIdioms {
+		if plain && !vaderIdioms[p] {
+			continue
+		}
 		ws := strings.Fields(p)
 		m.phrases[ws[0]] = append(m.phrases[ws[0]], phrase{words: ws, v: v})
 	}
@@ -66,6 +93,16 @@ var enIdioms = map[string]float64{
 	"fell apart": -2, "stopped working": -2.2, "no longer works": -2, "does not work": -2, "doesn't work": -2,
 	"money back": -0.5, "well done": 2, "as described": 1.2, "high quality": 1.8, "low quality": -1.8,
 	"customer service": 0, "falls flat": -2, "fall flat": -2, "fell flat": -2,
+}
+
+var vaderIdioms = setOf("x")
+
+func init() {
+	for _, p := range []string{"cut the mustard", "hand to mouth", "back handed", "blow smoke", "blowing smoke",
+		"upper hand", "break a leg", "cooking with gas", "in the black", "in the red", "on the ball", "under the weather",
+		"the shit", "the bomb", "bad ass", "yeah right", "kiss of death", "to die for", "beating heart", "broken heart"} {
+		vaderIdioms[p] = true
+	}
 }
 
 // enExtra adds everyday customer words that VADER's lexicon lacks.

@@ -24,6 +24,7 @@ type Report struct {
 	N        int                       `json:"n"`
 	Accuracy float64                   `json:"accuracy"`
 	MacroF1  float64                   `json:"macroF1"`
+	F1PN     float64                   `json:"f1PN"` // mean F1 of positive and negative (SemEval's F1^PN)
 	Classes  []ClassScore              `json:"classes"`
 	Confused map[string]map[string]int `json:"confusion"` // gold -> predicted -> count
 	Language map[string]int            `json:"languages"` // detected language -> count
@@ -109,6 +110,9 @@ func Evaluate(r io.Reader, a *Analyzer) (*Report, error) {
 		}
 		rep.Classes = append(rep.Classes, c)
 		rep.MacroF1 += c.F1 / float64(len(Labels))
+		if l != Neutral {
+			rep.F1PN += c.F1 / 2
+		}
 	}
 	return rep, nil
 }
@@ -122,7 +126,7 @@ func clip(s string) string {
 
 // Write prints the report as a table.
 func (r *Report) Write(w io.Writer) {
-	fmt.Fprintf(w, "texts     %d\naccuracy  %.3f\nmacro-F1  %.3f\n\n", r.N, r.Accuracy, r.MacroF1)
+	fmt.Fprintf(w, "texts     %d\naccuracy  %.3f\nmacro-F1  %.3f\nF1 pos/neg %.3f (mean F1 of positive and negative, SemEval's F1^PN)\n\n", r.N, r.Accuracy, r.MacroF1, r.F1PN)
 	fmt.Fprintf(w, "%-9s %8s %9s %7s %6s\n", "label", "support", "precision", "recall", "F1")
 	for _, c := range r.Classes {
 		fmt.Fprintf(w, "%-9s %8d %9.3f %7.3f %6.3f\n", c.Label, c.Support, c.Precision, c.Recall, c.F1)

@@ -1,6 +1,7 @@
 package text
 
 import (
+	"math"
 	"os"
 	"path/filepath"
 	"strings"
@@ -359,6 +360,9 @@ func TestEvaluate(t *testing.T) {
 	}
 	if rep.N != 4 || rep.Accuracy != 0.75 || rep.Confused[Negative][Positive] != 1 || len(rep.Errors) != 1 || rep.Errors[0].Line != 6 {
 		t.Errorf("report %+v", rep)
+	}
+	if math.Abs(rep.F1PN-2.0/3) > 1e-9 {
+		t.Errorf("F1PN %v, want 2/3", rep.F1PN)
 	}
 	// Per class: positive has precision 1/2, recall 1 -> F1 2/3.
 	for _, c := range rep.Classes {
