@@ -84,7 +84,13 @@ func (s *Service) emitErr(ctx context.Context, c *Case, name string, props map[s
 		return err
 	}
 	now := s.now()
-	ev := event.Event{Type: event.Track, MessageID: fmt.Sprintf("case-%s-v%d-%s", c.ID, c.Version, name), Event: name,
+	// Two escalations can share a version (a case found far overdue gets
+	// both levels at once): the level tells them apart.
+	msgID := fmt.Sprintf("case-%s-v%d-%s", c.ID, c.Version, name)
+	if l, ok := props["escalationLevel"]; ok {
+		msgID += fmt.Sprintf("-%v", l)
+	}
+	ev := event.Event{Type: event.Track, MessageID: msgID, Event: name,
 		Properties: p, Timestamp: now, ReceivedAt: now}
 	switch best.Kind {
 	case identity.User:

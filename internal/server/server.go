@@ -20,6 +20,7 @@ import (
 
 	"github.com/kunding/kunding/internal/api"
 	"github.com/kunding/kunding/internal/auth"
+	"github.com/kunding/kunding/internal/cases"
 	"github.com/kunding/kunding/internal/collect"
 	"github.com/kunding/kunding/internal/journal"
 	"github.com/kunding/kunding/internal/metrics"
@@ -55,6 +56,11 @@ type Config struct {
 	AdminKeyOut func(key string)
 	// RefitEvery refits the purchase models on this schedule (0: never).
 	RefitEvery time.Duration
+	// CaseClock is the clock of case deadlines and escalation (nil: the
+	// real time; tests move a cases.ManualClock). CaseEscalateEvery is how
+	// often the escalation job runs (0: every minute).
+	CaseClock         cases.Clock
+	CaseEscalateEvery time.Duration
 	// SecureCookies marks session cookies Secure even on plain HTTP (behind
 	// a TLS-terminating proxy); TrustProxy believes X-Forwarded-For/-Proto.
 	SecureCookies bool
@@ -89,7 +95,9 @@ type Server struct {
 	Pipeline *pipeline.Pipeline
 	// Auth is the user system: sessions, CSRF, API keys, permissions.
 	Auth *auth.Service
-	Addr string // the address actually listened on
+	// Cases is the case service (issue 7).
+	Cases *cases.Service
+	Addr  string // the address actually listened on
 
 	http *http.Server
 	// closeWriter stops the collection API's writer (appender or journal)
@@ -185,6 +193,8 @@ func serve(st store.Store, ln net.Listener, cfg Config, log *slog.Logger, m *met
 	intake, poller := feedbackIntake(st, pl, "feeds "+host+" "+ln.Addr().String(), log)
 	ap2 := &api.API{Store: st, Log: log, OnKeysChanged: coll.ForgetKeys, Auth: authSvc, Surveys: surveys, Feedback: intake, Feeds: poller}
 
+	caseSvc := newCaseService(st, cfg, log)
+	ap2.Cases = caseSvc
 	mux := http.NewServeMux()
 	coll.Register(mux)
 	ap2.Register(mux)
@@ -216,6 +226,8 @@ func serve(st store.Store, ln net.Listener, cfg Config, log *slog.Logger, m *met
 	wctx, cancel := context.WithCancel(context.Background())
 	s.cancel = cancel
 	wireScoring(wctx, st, pl, cfg.RefitEvery, log)
+	s.Cases = caseSvc
+	wireCases(wctx, st, caseSvc, pl, "cases "+host+" "+ln.Addr().String(), cfg.CaseEscalateEvery, log)
 	go func() {
 		defer close(s.workers)
 		done := make(chan struct{})
