@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/kunding/kunding/internal/cases"
+	"github.com/kunding/kunding/internal/gdpr"
 	"github.com/kunding/kunding/internal/store"
 )
 
@@ -461,6 +462,36 @@ func TestEscalationFarOverdueRecordsBothLevels(t *testing.T) {
 		}
 		if h[3].After["escalationLevel"] != "1" || h[4].After["escalationLevel"] != "2" {
 			t.Errorf("order %+v %+v", h[3].After, h[4].After)
+		}
+	})
+}
+
+func TestErasureDeletesCases(t *testing.T) {
+	eachEnv(t, at(2026, 3, 16, 9, 0), func(t *testing.T, e *env) {
+		e.svc.Timeline = true
+		gone := e.customer("C-1")
+		kept := e.customer("C-2")
+		a := e.create(cases.NewCase{CustomerID: gone, Type: "complaint", Subject: "Private matter", Theme: "billing"})
+		e.create(cases.NewCase{CustomerID: gone, Type: "complaint", Subject: "Again", Theme: "billing"}) // suggests a merge into a
+		if _, err := e.svc.AddNote(e.ctx, a.ID, "Customer said: ...", true); err != nil {
+			t.Fatal(err)
+		}
+		b := e.create(cases.NewCase{CustomerID: kept, Type: "request", Subject: "Other person"})
+		if _, err := e.pl.Drain(e.ctx, nil); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := gdpr.Erase(e.ctx, e.st, gone, gdpr.EraseOptions{}); err != nil {
+			t.Fatal(err)
+		}
+		all, _ := e.svc.List(e.ctx, store.CaseFilter{})
+		if len(all) != 1 || all[0].ID != b.ID {
+			t.Fatalf("cases after erasure: %+v", all)
+		}
+		if h, _ := e.st.(store.CaseStore).CaseHistory(e.ctx, a.ID); len(h) != 0 {
+			t.Errorf("history left: %+v", h)
+		}
+		if s, _ := e.svc.Suggestions(e.ctx, a.ID); len(s) != 0 {
+			t.Errorf("suggestions left: %+v", s)
 		}
 	})
 }

@@ -151,6 +151,12 @@ func (s *Store) EraseCustomer(ctx context.Context, e store.Erasure) (store.Erasu
 		{`DELETE FROM merges WHERE from_customer IN (%s)`, &rep.Merges},
 		{`DELETE FROM identity_conflicts WHERE customer_id IN (%s)`, &rep.Conflicts},
 		{`DELETE FROM identity_conflicts WHERE other_id IN (%s)`, &rep.Conflicts},
+		// Cases with their history (the texts and notes of everyone involved).
+		{`DELETE FROM case_history WHERE case_id IN (SELECT id FROM cases WHERE customer_id IN (%s))`, nil},
+		{`DELETE FROM case_keys WHERE case_id IN (SELECT id FROM cases WHERE customer_id IN (%s))`, nil},
+		{`DELETE FROM case_merge_suggestions WHERE case_id IN (SELECT id FROM cases WHERE customer_id IN (%s))`, nil},
+		{`DELETE FROM case_merge_suggestions WHERE target_id IN (SELECT id FROM cases WHERE customer_id IN (%s))`, nil},
+		{`DELETE FROM cases WHERE customer_id IN (%s)`, nil},
 		{`DELETE FROM customers WHERE id IN (%s)`, nil},
 	} {
 		n, err := er.execIn(d.query, chain)
