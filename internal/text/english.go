@@ -93,6 +93,11 @@ var enIdioms = map[string]float64{
 	"fell apart": -2, "stopped working": -2.2, "no longer works": -2, "does not work": -2, "doesn't work": -2,
 	"money back": -0.5, "well done": 2, "as described": 1.2, "high quality": 1.8, "low quality": -1.8,
 	"customer service": 0, "falls flat": -2, "fall flat": -2, "fell flat": -2,
+	// Product reviews.
+	"do not buy": -2.5, "don't buy": -2.5, "dont buy": -2.5, "five stars": 2.5, "5 stars": 2.5, "one star": -2,
+	"1 star": -2, "zero stars": -2.5, "cheaply made": -2, "poorly made": -2, "well made": 2, "returned it": -1.2,
+	"sent it back": -1.4, "works fine": 1.0, "works perfectly": 2.2, "never answered": -1.5, "never arrived": -2,
+	"never received": -2, "not as described": -2, "nothing special": -1.0, "as advertised": 1.2,
 }
 
 var vaderIdioms = setOf("x")
@@ -121,5 +126,5 @@ var enExtra = map[string]float64{
 	"formulaic": -1.4, "intelligent": 1.8, "smart": 1.4, "memorable": 1.6, "fresh": 1.2, "solid": 1.0, "wasted": -1.8,
 	"unwatchable": -2.5, "overwrought": -1.4, "schmaltzy": -1.3, "hackneyed": -1.6, "derivative": -1.2, "insightful": 1.8,
 	"poignant": 1.4, "subtle": 0.8, "masterful": 2.6, "masterpiece": 3.0, "enjoyable": 2.0, "entertaining": 1.8,
-	"funny": 1.9, "hilarious": 2.5, "sharp": 0.8, "disappointing": -2.2, "disappoints": -2.0, "misses": -0.8,
+	"funny": 1.9, "hilarious": 2.5, "flimsy": -1.8, "junk": -2.2, "crap": -2.5, "sharp": 0.8, "disappointing": -2.2, "disappoints": -2.0, "misses": -0.8,
 }
