@@ -466,7 +466,7 @@ func TestEscalationFarOverdueRecordsBothLevels(t *testing.T) {
 	})
 }
 
-func TestErasureDeletesCases(t *testing.T) {
+func TestExportAndErasureOfCases(t *testing.T) {
 	eachEnv(t, at(2026, 3, 16, 9, 0), func(t *testing.T, e *env) {
 		e.svc.Timeline = true
 		gone := e.customer("C-1")
@@ -479,6 +479,13 @@ func TestErasureDeletesCases(t *testing.T) {
 		b := e.create(cases.NewCase{CustomerID: kept, Type: "request", Subject: "Other person"})
 		if _, err := e.pl.Drain(e.ctx, nil); err != nil {
 			t.Fatal(err)
+		}
+		doc, err := gdpr.Collect(e.ctx, e.st, gone)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(doc.Cases) != 2 || len(doc.Cases[0].History) < 3 {
+			t.Fatalf("export: %d cases %+v", len(doc.Cases), doc.Cases)
 		}
 		if _, err := gdpr.Erase(e.ctx, e.st, gone, gdpr.EraseOptions{}); err != nil {
 			t.Fatal(err)

@@ -54,6 +54,14 @@ type Document struct {
 	RejectedEvents []store.Rejected `json:"rejectedEvents"`
 	// AuditLog lists who looked at, exported or changed this person.
 	AuditLog []store.AuditEntry `json:"auditLog"`
+	// Cases are the person's complaints and requests with their history.
+	Cases []Case `json:"cases"`
+}
+
+// Case is one case of the person with its history.
+type Case struct {
+	store.Case
+	History []store.CaseChange `json:"history"`
 }
 
 // Event is one event of the person.
@@ -196,6 +204,20 @@ func Collect(ctx context.Context, st store.Store, id string) (*Document, error) 
 	for _, r := range rs {
 		if Mentions(idents, []byte(r.Body)) {
 			x.RejectedEvents = append(x.RejectedEvents, r)
+		}
+	}
+	x.Cases = []Case{}
+	if cs, ok := st.(store.CaseStore); ok {
+		list, err := cs.Cases(ctx, store.CaseFilter{CustomerIDs: append([]string{p.CustomerID}, x.MergedCustomers...)})
+		if err != nil {
+			return nil, err
+		}
+		for _, c := range list {
+			h, err := cs.CaseHistory(ctx, c.ID)
+			if err != nil {
+				return nil, err
+			}
+			x.Cases = append(x.Cases, Case{Case: c, History: h})
 		}
 	}
 	return x, nil
