@@ -236,7 +236,7 @@ const deIncr = `sehr total extrem mega voll echt absolut richtig ziemlich so bes
 unglaublich unheimlich enorm komplett völlig vollkommen höchst derbe krass übel wahnsinnig sau saumäßig
 ultra ganz zu tierisch einfach nur mehr höchst superschnell dermaßen irre`
 
-const deDecr = `etwas bisschen bißchen wenig leicht eher teilweise halbwegs einigermaßen relativ fast kaum
+const deDecr = `etwas bisschen bißchen wenig leicht eher teilweise halbwegs einigermaßen relativ fast
 ansatzweise mäßig`
 
 // Repetition makes a complaint: "mal wieder", "schon wieder", "ständig".
