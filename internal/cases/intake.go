@@ -110,6 +110,7 @@ type props struct {
 	Touchpoint string   `json:"touchpoint"`
 	Department string   `json:"department"`
 	ResponseID string   `json:"responseId"`
+	Trigger    string   `json:"triggerMessageId"`
 	// Feedback Received
 	FeedbackID string   `json:"feedbackId"`
 	Portal     string   `json:"portal"`
@@ -155,6 +156,13 @@ func (s *Service) intakeOne(ctx context.Context, in *IntakeConfig, se *store.Sto
 	}
 	n := NewCase{Type: TypeComplaint, Language: str(p.Language, 10), Sentiment: str(p.Sentiment, 20), Themes: p.Themes,
 		Touchpoint: str(p.Touchpoint, 200)}
+	if ev.Event == EventSurveyAnswered && strings.HasPrefix(p.Trigger, "case-") {
+		// Closing the loop: the answer to a survey sent for a case (its
+		// trigger is a case event) goes into that case's history.
+		if err := s.attachAnswer(ctx, p, se); err != nil {
+			return err
+		}
+	}
 	switch {
 	case ev.Event == EventSurveyAnswered:
 		typ := strings.ToLower(p.SurveyType)
@@ -294,4 +302,51 @@ func surveyName(p props) string {
 		return p.SurveyName
 	}
 	return p.SurveyID
+}
+
+// attachAnswer records a survey answer in the history of the case whose
+// event triggered the survey, once per answer.
+func (s *Service) attachAnswer(ctx context.Context, p props, se *store.StoredEvent) error {
+	id, _, ok := strings.Cut(strings.TrimPrefix(p.Trigger, "case-"), "-v")
+	if !ok {
+		return nil
+	}
+	c, err := s.cs.Case(ctx, id)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	hist, err := s.cs.CaseHistory(ctx, c.ID)
+	if err != nil {
+		return err
+	}
+	seq := strconv.FormatInt(se.Seq, 10)
+	for _, h := range hist {
+		if h.Action == "satisfaction" && h.After["seq"] == seq {
+			return nil // attached before (a replay)
+		}
+	}
+	after := map[string]string{"seq": seq, "surveyType": p.SurveyType, "responseId": p.ResponseID, "survey": surveyName(p)}
+	if p.Score != nil {
+		after["score"] = score(p.Score)
+	}
+	if p.Category != "" {
+		after["category"] = p.Category
+	}
+	h := Change{CaseID: c.ID, At: s.now(), Actor: audit.SystemActor, Action: "satisfaction", After: after, Note: str(p.Comment, 20000)}
+	if err := s.cs.AppendCaseHistory(ctx, []Change{h}); err != nil {
+		return err
+	}
+	s.notify(ctx, "satisfaction", c, h)
+	return nil
+}
+
+// EventMessageID is the messageId of the case event name ("Case Solved",
+// ...) written for case c at its current version: a survey sent because a
+// case was solved names it as its trigger (triggerMessageId), and the
+// answer is then attached to the case.
+func EventMessageID(c *Case, name string) string {
+	return fmt.Sprintf("case-%s-v%d-%s", c.ID, c.Version, name)
 }

@@ -169,3 +169,34 @@ func TestCaseEventsOnTimeline(t *testing.T) {
 		}
 	})
 }
+
+func TestSurveyAnswerForASolvedCaseJoinsTheCase(t *testing.T) {
+	eachEnv(t, at(2026, 3, 16, 9, 0), func(t *testing.T, e *env) {
+		cust := e.customer("C-1")
+		c := e.create(cases.NewCase{CustomerID: cust, Type: "complaint", Subject: "Broken"})
+		c, err := e.svc.Transition(e.ctx, c.ID, cases.Move{Version: c.Version, Status: "solved", Resolution: "Replaced"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		e.track("C-1", "Survey Answered", map[string]any{"surveyType": "csat", "score": 5, "surveyName": "After your case",
+			"comment": "Quick and friendly", "responseId": "r9", "triggerMessageId": cases.EventMessageID(&c, "Case Solved")})
+		for i := 0; i < 2; i++ { // the second run is a replay
+			cur, _ := e.st.(store.CaseStore).CaseCursor(e.ctx)
+			if i == 1 {
+				e.st.(store.CaseStore).AdvanceCaseCursor(e.ctx, cur, 0)
+			}
+			if _, err := e.svc.Drain(e.ctx); err != nil {
+				t.Fatal(err)
+			}
+		}
+		var got []store.CaseChange
+		for _, h := range e.history(c.ID) {
+			if h.Action == "satisfaction" {
+				got = append(got, h)
+			}
+		}
+		if len(got) != 1 || got[0].After["score"] != "5" || got[0].Note != "Quick and friendly" || got[0].After["responseId"] != "r9" {
+			t.Fatalf("satisfaction entries %+v", got)
+		}
+	})
+}

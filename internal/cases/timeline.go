@@ -86,7 +86,7 @@ func (s *Service) emitErr(ctx context.Context, c *Case, name string, props map[s
 	now := s.now()
 	// Two escalations can share a version (a case found far overdue gets
 	// both levels at once): the level tells them apart.
-	msgID := fmt.Sprintf("case-%s-v%d-%s", c.ID, c.Version, name)
+	msgID := EventMessageID(c, name)
 	if l, ok := props["escalationLevel"]; ok {
 		msgID += fmt.Sprintf("-%v", l)
 	}
