@@ -15,8 +15,10 @@ import (
 
 	"github.com/kunding/kunding/internal/bench"
 	"github.com/kunding/kunding/internal/collect"
+	"github.com/kunding/kunding/internal/journal"
 	"github.com/kunding/kunding/internal/metrics"
 	"github.com/kunding/kunding/internal/source"
+	"github.com/kunding/kunding/internal/store"
 	"github.com/kunding/kunding/internal/store/sqlite"
 )
 
@@ -25,12 +27,35 @@ import (
 // SQLite file and the answer, from 32 concurrent requests. Each request
 // carries 100 new events (600 to 1000 bytes each).
 func BenchmarkBatchHandler(b *testing.B) {
-	for _, fsync := range []bool{false, true} {
-		b.Run("fsync="+strconv.FormatBool(fsync), func(b *testing.B) { benchBatchHandler(b, fsync) })
+	for _, w := range []string{"appender", "journal", "journal-held"} {
+		for _, fsync := range []bool{false, true} {
+			b.Run("writer="+w+"/fsync="+strconv.FormatBool(fsync), func(b *testing.B) { benchBatchHandler(b, w, fsync) })
+		}
 	}
 }
 
-func benchBatchHandler(b *testing.B, fsync bool) {
+// held is a store whose Append waits until release is closed: the journal's
+// loader then does nothing, and the figures are those of the
+// acknowledgement alone.
+type held struct {
+	store.Store
+	release chan struct{}
+}
+
+func (h held) Append(ctx context.Context, recs []store.Record) ([]bool, error) {
+	select {
+	case <-h.release:
+		return h.Store.Append(ctx, recs)
+	case <-ctx.Done():
+		return nil, fmt.Errorf("%w: held", store.ErrUnavailable)
+	}
+}
+
+// benchBatchHandler: writer "appender" commits each group to SQLite before
+// the answer; "journal" appends it to the journal and loads it into SQLite
+// behind the answer (the loader's CPU is counted); "journal-held" holds the
+// loader back, measuring the acknowledgement path alone.
+func benchBatchHandler(b *testing.B, writer string, fsync bool) {
 	ctx := context.Background()
 	st, err := sqlite.Open(ctx, filepath.Join(b.TempDir(), "kunding.db"), sqlite.Options{Fsync: fsync})
 	if err != nil {
@@ -42,9 +67,28 @@ func benchBatchHandler(b *testing.B, fsync bool) {
 		b.Fatal(err)
 	}
 	m := metrics.New()
-	ap := collect.NewAppender(st, m, 2048, nil)
-	defer ap.Close()
-	c := &collect.Collector{Store: st, Appender: ap, Metrics: m, Log: slog.New(slog.DiscardHandler)}
+	var w collect.Writer
+	switch writer {
+	case "appender":
+		ap := collect.NewAppender(st, m, 2048, nil)
+		defer ap.Close()
+		w = ap
+	default:
+		var target store.Store = st
+		if writer == "journal-held" {
+			release := make(chan struct{})
+			defer close(release)
+			target = held{Store: st, release: release}
+		}
+		j, err := journal.Open(journal.Options{Dir: b.TempDir(), Fsync: fsync, Store: target, Metrics: m,
+			Log: slog.New(slog.DiscardHandler), MaxBacklog: 1 << 40})
+		if err != nil {
+			b.Fatal(err)
+		}
+		defer j.Close()
+		w = j
+	}
+	c := &collect.Collector{Store: st, Appender: w, Metrics: m, Log: slog.New(slog.DiscardHandler)}
 	mux := http.NewServeMux()
 	c.Register(mux)
 
@@ -65,10 +109,10 @@ func benchBatchHandler(b *testing.B, fsync bool) {
 			req := httptest.NewRequest(http.MethodPost, "/v1/batch", bytes.NewReader(body))
 			req.SetBasicAuth(src.WriteKey, "")
 			req.Header.Set("Content-Type", "application/json")
-			w := httptest.NewRecorder()
-			mux.ServeHTTP(w, req)
-			if w.Code != http.StatusOK || !bytes.Contains(w.Body.Bytes(), []byte(`"accepted":100`)) {
-				b.Errorf("HTTP %d: %s", w.Code, w.Body.Bytes())
+			rec := httptest.NewRecorder()
+			mux.ServeHTTP(rec, req)
+			if rec.Code != http.StatusOK || !bytes.Contains(rec.Body.Bytes(), []byte(`"accepted":100`)) {
+				b.Errorf("HTTP %d: %s", rec.Code, rec.Body.Bytes())
 				return
 			}
 		}
