@@ -22,7 +22,7 @@ type Touchpoint struct {
 	Currency   string `json:"currency,omitempty"`
 	Status     string `json:"status"` // active, review, retired
 	// Priority orders the touchpoints for matching: lower first.
-	Priority int               `json:"priority"`
+	Priority int              `json:"priority"`
 	Rules    []TouchpointRule `json:"rules"`
 	// ImportanceSurvey is the survey whose answers at this touchpoint state
 	// how important it is to customers (stated importance).
@@ -130,7 +130,7 @@ type TouchpointBatch struct {
 	Contacts   []TouchpointContact // upserted
 	// PruneBefore: contact days before it can no longer convert.
 	PruneBefore int64
-	Unmatched  []TouchpointUnmatched
+	Unmatched   []TouchpointUnmatched
 }
 
 // AggKey names one aggregate row.

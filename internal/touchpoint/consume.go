@@ -151,7 +151,7 @@ func (c *Consumer) Step(ctx context.Context) (int, error) {
 		return 0, err
 	}
 	b := &batchState{Service: c.Service, ts: ts, m: NewMatcher(tps, srcs), srcKind: map[string]string{},
-		out: store.TouchpointBatch{From: st.Cursor, Generation: st.Built, Matches: map[int64]string{}},
+		out:  store.TouchpointBatch{From: st.Cursor, Generation: st.Built, Matches: map[int64]string{}},
 		aggs: map[store.AggKey]*aggDelta{}, unmatched: map[string]*store.TouchpointUnmatched{}, importance: map[string]string{}}
 	for _, s := range srcs {
 		b.srcKind[s.ID] = s.Kind

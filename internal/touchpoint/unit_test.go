@@ -96,10 +96,10 @@ func TestKeyDriversPairsCustomers(t *testing.T) {
 
 func TestPlaceQuadrants(t *testing.T) {
 	pts := []touchpoint.Point{
-		{ID: "a", Importance: 0.8, Performance: 40, Reach: 100},                  // important, weak
-		{ID: "b", Importance: 0.7, Performance: 80, Reach: 100},                  // important, strong
-		{ID: "c", Importance: 0.1, Performance: 30, Reach: 100},                  // unimportant, weak
-		{ID: "d", Importance: 0.2, Performance: 90, Reach: 10},                   // overkill, low reach
+		{ID: "a", Importance: 0.8, Performance: 40, Reach: 100},                    // important, weak
+		{ID: "b", Importance: 0.7, Performance: 80, Reach: 100},                    // important, strong
+		{ID: "c", Importance: 0.1, Performance: 30, Reach: 100},                    // unimportant, weak
+		{ID: "d", Importance: 0.2, Performance: 90, Reach: 10},                     // overkill, low reach
 		{ID: "e", Importance: 0.2, Performance: 85, Reach: 500, CostPerContact: 1}, // overkill, reach high, cheap
 	}
 	im, pm := touchpoint.Place(pts)
@@ -208,7 +208,7 @@ func TestMatchOrderAndConditions(t *testing.T) {
 
 func TestGroupOf(t *testing.T) {
 	for _, c := range []struct {
-		f                 touchpoint.Facts
+		f                touchpoint.Facts
 		key, kind, value string
 	}{
 		{facts("s1", "page", "", `{"path":"/blog/post-1"}`, ""), "path|s1|/blog", "path", "/blog"},
