@@ -1,6 +1,8 @@
 package main
 
 import (
+	"bytes"
+	"context"
 	"encoding/json"
 	"os"
 	"os/exec"
@@ -84,6 +86,21 @@ func TestTextAnalyzeCLI(t *testing.T) {
 	os.WriteFile(themes, []byte(`{"themes":[{"id":""}]}`), 0o600)
 	if code, _, errs := runCLI(t, "text", "analyze", "--themes", themes, "x"); code != 1 || !strings.Contains(errs, "non-empty") {
 		t.Errorf("bad themes: %d %s", code, errs)
+	}
+}
+
+func TestServeThemesFlag(t *testing.T) {
+	dir := t.TempDir()
+	bad := filepath.Join(dir, "themes.json")
+	os.WriteFile(bad, []byte(`{"themes":[{"id":"a"},{"id":"a"}]}`), 0o600)
+	// A cancelled context: should the check ever be skipped, the server
+	// starts and stops at once instead of blocking the test.
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	var out, errb bytes.Buffer
+	code := run(ctx, []string{"serve", "--data", dir, "--addr", "127.0.0.1:0", "--themes", bad}, &out, &errb)
+	if code != 1 || !strings.Contains(errb.String(), "appears twice") {
+		t.Errorf("serve with a broken themes file: %d %s", code, errb.String())
 	}
 }
 

@@ -247,6 +247,9 @@ func (m *model) score(sc *scratch) result {
 				continue
 			}
 			if skip == 0 {
+				if m.code == "de" && (w == "gut" || w == "knapp") && i+1 < n && phraseWordMatch("#", sc.low(i+1)) {
+					continue // "gut 100 Millionen" means "a good hundred million"
+				}
 				if i == 0 && m.salutation[w] {
 					continue // "Liebe Mitreisende," greets
 				}
