@@ -79,8 +79,10 @@ func propose(u store.TouchpointUnmatched, src store.Source) Proposal {
 		p.Name = strings.TrimSpace(src.Name + " " + u.Value)
 	}
 	switch strings.ToLower(src.Kind) {
-	case "review", "feed":
+	case "review", "review-portal", "feed":
 		p.Channel, p.Media, p.Stage = "review_portal", "earned", "loyalty"
+	case "forum":
+		p.Channel, p.Media, p.Stage = "forum", "earned", "loyalty"
 	case "web", "website", "shop":
 		if u.Kind != "campaign" {
 			p.Channel = "web"
@@ -89,7 +91,7 @@ func propose(u store.TouchpointUnmatched, src store.Source) Proposal {
 		p.Channel = "app"
 	case "email", "mail":
 		p.Channel = "email"
-	case "callcenter", "call_center", "phone":
+	case "call-centre", "callcenter", "phone":
 		p.Channel, p.Stage = "phone", "service"
 	}
 	if p.Name == "" {
