@@ -11,6 +11,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 	"unicode/utf8"
 
@@ -33,16 +34,24 @@ type Service struct {
 	Store store.Store
 	Clock Clock
 	Log   *slog.Logger
-	// Hooks run after a change is stored (webhooks, notifications). They
-	// must not block for long.
-	Hooks []func(ctx context.Context, n Notice)
 	// Timeline: write "Case Opened", "Case Solved", ... track events into
 	// the log (source "Kunding cases"), so cases show on the customer's
 	// timeline.
 	Timeline bool
 
-	cs  store.CaseStore
-	cfg config
+	cs     store.CaseStore
+	cfg    config
+	hookMu sync.RWMutex
+	hooks  []func(ctx context.Context, n Notice)
+}
+
+// AddHook adds a function that runs after every stored change (webhooks,
+// notifications), in the goroutine that made the change: it must not block
+// for long. Safe to call while the service is in use.
+func (s *Service) AddHook(fn func(ctx context.Context, n Notice)) {
+	s.hookMu.Lock()
+	s.hooks = append(s.hooks, fn)
+	s.hookMu.Unlock()
 }
 
 // New returns the service on st, which must implement store.CaseStore.
@@ -60,7 +69,10 @@ func New(st store.Store, clock Clock) (*Service, error) {
 func (s *Service) now() time.Time { return s.Clock.Now().UTC().Truncate(time.Millisecond) }
 
 func (s *Service) notify(ctx context.Context, action string, c Case, ch Change) {
-	for _, h := range s.Hooks {
+	s.hookMu.RLock()
+	hooks := s.hooks
+	s.hookMu.RUnlock()
+	for _, h := range hooks {
 		h(ctx, Notice{Action: action, Case: c, Change: ch})
 	}
 }

@@ -378,7 +378,7 @@ func TestEscalationStepsInOrder(t *testing.T) {
 			}
 		}
 		var notices []string
-		e.svc.Hooks = append(e.svc.Hooks, func(_ context.Context, n cases.Notice) { notices = append(notices, n.Action) })
+		e.svc.AddHook(func(_ context.Context, n cases.Notice) { notices = append(notices, n.Action) })
 		c := e.create(cases.NewCase{CustomerID: cust, Type: "complaint", Subject: "Broken", Priority: "high"})
 		tick := func(when time.Time) cases.TickResult {
 			t.Helper()
