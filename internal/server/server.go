@@ -188,9 +188,9 @@ func serve(st store.Store, ln net.Listener, cfg Config, log *slog.Logger, m *met
 	}
 	coll := &collect.Collector{Store: st, Appender: w, Metrics: m, Log: log}
 	authSvc := auth.NewService(st, auth.Options{Secure: cfg.SecureCookies, TrustProxy: cfg.TrustProxy, Log: log})
+	intake, poller := feedbackIntake(st, pl, "feeds "+host+" "+ln.Addr().String(), log)
 	// Survey answers are appended by the survey service; it wakes the pipeline.
 	surveys := &survey.Service{Store: st, Wake: pl.Wake}
-	intake, poller := feedbackIntake(st, pl, "feeds "+host+" "+ln.Addr().String(), log)
 	ap2 := &api.API{Store: st, Log: log, OnKeysChanged: coll.ForgetKeys, Auth: authSvc, Surveys: surveys, Feedback: intake, Feeds: poller}
 
 	caseSvc := newCaseService(st, cfg, log)
@@ -228,6 +228,7 @@ func serve(st store.Store, ln net.Listener, cfg Config, log *slog.Logger, m *met
 	wireScoring(wctx, st, pl, cfg.RefitEvery, log)
 	s.Cases = caseSvc
 	wireCases(wctx, st, caseSvc, pl, "cases "+host+" "+ln.Addr().String(), cfg.CaseEscalateEvery, log)
+	wireTouchpoints(wctx, st, pl, "touchpoints "+host+" "+ln.Addr().String(), log)
 	go func() {
 		defer close(s.workers)
 		done := make(chan struct{})
