@@ -124,8 +124,6 @@ func (s *Service) Tick(ctx context.Context) (TickResult, error) {
 		if len(hist) == 0 {
 			continue
 		}
-		before := map[string]string{"escalationLevel": fmt.Sprint(open[i].EscalationLevel)}
-		_ = before
 		c.UpdatedAt = now
 		err := s.cs.UpdateCases(ctx, []*Case{c}, hist)
 		if errors.Is(err, store.ErrVersion) {
