@@ -56,20 +56,22 @@ type Permission string
 
 // The permissions of Kunding (docs/security.md has the table).
 const (
-	PermAuthenticated Permission = "authenticated"  // anyone who is logged in or has a key
-	PermRead          Permission = "read"           // figures, the API description
-	PermCustomers     Permission = "customers.read" // search customers, the 360 view, timelines
-	PermSourcesRead   Permission = "sources.read"   // sources with their write keys, rejected events
-	PermSourcesWrite  Permission = "sources.write"  // create sources, rotate write keys
-	PermAudit         Permission = "audit.read"     // the audit log
-	PermGDPR          Permission = "gdpr"           // export and erase a person
-	PermUsers         Permission = "users.manage"   // users, departments, API keys
-	PermSurveysRead   Permission = "surveys.read"   // surveys, their links and statistics
-	PermSurveysWrite  Permission = "surveys.write"  // create, change, close and delete surveys
-	PermSurveysSend   Permission = "surveys.send"   // personal survey links, answers through the API
-	PermCasesRead     Permission = "cases.read"     // cases, their history, boards and figures
-	PermCasesWrite    Permission = "cases.write"    // create cases, change, assign, solve, reject, merge, notes
-	PermCasesAdmin    Permission = "cases.admin"    // routing rules, SLA policies and calendars, case rules; run the escalation job
+	PermAuthenticated    Permission = "authenticated"     // anyone who is logged in or has a key
+	PermRead             Permission = "read"              // figures, the API description
+	PermCustomers        Permission = "customers.read"    // search customers, the 360 view, timelines
+	PermSourcesRead      Permission = "sources.read"      // sources with their write keys, rejected events
+	PermSourcesWrite     Permission = "sources.write"     // create sources, rotate write keys
+	PermAudit            Permission = "audit.read"        // the audit log
+	PermGDPR             Permission = "gdpr"              // export and erase a person
+	PermUsers            Permission = "users.manage"      // users, departments, API keys
+	PermSurveysRead      Permission = "surveys.read"      // surveys, their links and statistics
+	PermSurveysWrite     Permission = "surveys.write"     // create, change, close and delete surveys
+	PermSurveysSend      Permission = "surveys.send"      // personal survey links, answers through the API
+	PermCasesRead        Permission = "cases.read"        // cases, their history, boards and figures
+	PermCasesWrite       Permission = "cases.write"       // create cases, change, assign, solve, reject, merge, notes
+	PermCasesAdmin       Permission = "cases.admin"       // routing rules, SLA policies and calendars, case rules; run the escalation job
+	PermTouchpointsRead  Permission = "touchpoints.read"  // the catalogue, figures, matrix, journey, proposals
+	PermTouchpointsAdmin Permission = "touchpoints.admin" // create, change, delete touchpoints; accept, merge, ignore proposals; rebuild
 )
 
 type rule struct {
@@ -80,26 +82,29 @@ type rule struct {
 var everyone = []Role{RoleAdmin, RoleCCO, RoleLead, RoleAgent, RoleAnalyst}
 
 var rules = map[Permission]rule{
-	PermAuthenticated: {"", everyone},
-	PermRead:          {ScopeRead, everyone},
-	PermCustomers:     {ScopeRead, everyone},
-	PermSourcesRead:   {ScopeRead, []Role{RoleAdmin, RoleAnalyst}},
-	PermSourcesWrite:  {ScopeWrite, []Role{RoleAdmin}},
-	PermAudit:         {ScopeAdmin, []Role{RoleAdmin, RoleCCO}},
-	PermGDPR:          {ScopeAdmin, []Role{RoleAdmin, RoleCCO}},
-	PermUsers:         {ScopeAdmin, []Role{RoleAdmin}},
-	PermSurveysRead:   {ScopeRead, everyone},
-	PermSurveysWrite:  {ScopeWrite, []Role{RoleAdmin, RoleCCO, RoleLead}},
-	PermSurveysSend:   {ScopeWrite, []Role{RoleAdmin, RoleCCO, RoleLead, RoleAgent}},
-	PermCasesRead:     {ScopeRead, everyone},
-	PermCasesWrite:    {ScopeWrite, []Role{RoleAdmin, RoleCCO, RoleLead, RoleAgent}},
-	PermCasesAdmin:    {ScopeAdmin, []Role{RoleAdmin, RoleCCO}},
+	PermAuthenticated:    {"", everyone},
+	PermRead:             {ScopeRead, everyone},
+	PermCustomers:        {ScopeRead, everyone},
+	PermSourcesRead:      {ScopeRead, []Role{RoleAdmin, RoleAnalyst}},
+	PermSourcesWrite:     {ScopeWrite, []Role{RoleAdmin}},
+	PermAudit:            {ScopeAdmin, []Role{RoleAdmin, RoleCCO}},
+	PermGDPR:             {ScopeAdmin, []Role{RoleAdmin, RoleCCO}},
+	PermUsers:            {ScopeAdmin, []Role{RoleAdmin}},
+	PermSurveysRead:      {ScopeRead, everyone},
+	PermSurveysWrite:     {ScopeWrite, []Role{RoleAdmin, RoleCCO, RoleLead}},
+	PermSurveysSend:      {ScopeWrite, []Role{RoleAdmin, RoleCCO, RoleLead, RoleAgent}},
+	PermCasesRead:        {ScopeRead, everyone},
+	PermCasesWrite:       {ScopeWrite, []Role{RoleAdmin, RoleCCO, RoleLead, RoleAgent}},
+	PermCasesAdmin:       {ScopeAdmin, []Role{RoleAdmin, RoleCCO}},
+	PermTouchpointsRead:  {ScopeRead, everyone},
+	PermTouchpointsAdmin: {ScopeAdmin, []Role{RoleAdmin, RoleCCO}},
 }
 
 // Permissions lists every permission.
 func Permissions() []Permission {
 	return []Permission{PermAuthenticated, PermRead, PermCustomers, PermSourcesRead, PermSourcesWrite, PermAudit, PermGDPR, PermUsers,
-		PermSurveysRead, PermSurveysWrite, PermSurveysSend, PermCasesRead, PermCasesWrite, PermCasesAdmin}
+		PermSurveysRead, PermSurveysWrite, PermSurveysSend, PermCasesRead, PermCasesWrite, PermCasesAdmin,
+		PermTouchpointsRead, PermTouchpointsAdmin}
 }
 
 // PermissionScope is the API key scope a permission needs ("" for any key).
