@@ -27,6 +27,7 @@ import (
 	"github.com/kunding/kunding/internal/source"
 	"github.com/kunding/kunding/internal/store"
 	"github.com/kunding/kunding/internal/survey"
+	"github.com/kunding/kunding/internal/webhook"
 )
 
 //go:embed openapi.json
@@ -51,6 +52,9 @@ type API struct {
 	Feeds    *feeds.Poller
 	// Cases is the case service (nil: made on demand on Store).
 	Cases *cases.Service
+	// Webhooks manages webhook endpoints and their deliveries (nil: made
+	// on demand on Store).
+	Webhooks *webhook.Service
 }
 
 // Route is one documented route of the API.
@@ -108,7 +112,7 @@ func Routes() []Route {
 		{"PATCH", "/api/feeds/{id}", (*API).updateFeed, auth.PermSourcesWrite},
 		{"DELETE", "/api/feeds/{id}", (*API).deleteFeed, auth.PermSourcesWrite},
 		{"POST", "/api/feeds/{id}/poll", (*API).pollFeed, auth.PermSourcesWrite},
-	}, caseRoutes()...)
+	}, append(caseRoutes(), webhookRoutes()...)...)
 }
 
 // Register adds the routes to mux, each behind authentication (auth's

@@ -354,7 +354,7 @@ func (s *Service) subscribed(ctx context.Context, event string) ([]store.Webhook
 }
 
 // CaseHook puts a case change into the outbox of every endpoint that
-// wants its event. It belongs in cases.Service.Hooks; it runs after the
+// wants its event. Add it with cases.Service.AddHook; it runs after the
 // change is stored, and only writes rows (the dispatcher sends).
 func (s *Service) CaseHook(ctx context.Context, n cases.Notice) {
 	if err := s.Enqueue(ctx, n); err != nil {

@@ -176,7 +176,7 @@ func caseService(t *testing.T, st store.Store, wh *webhook.Service) *cases.Servi
 	if err != nil {
 		t.Fatal(err)
 	}
-	cs.Hooks = append(cs.Hooks, wh.CaseHook)
+	cs.AddHook(wh.CaseHook)
 	return cs
 }
 
