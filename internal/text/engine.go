@@ -93,6 +93,7 @@ type scratch struct {
 	exclaim int
 	quest   int
 	qsent   []bool // per sentence: ends with '?'
+	repeat  bool   // a repetition word ("mal wieder") was seen: a complaint signal
 }
 
 type result struct {
@@ -209,6 +210,7 @@ func (m *model) score(sc *scratch) result {
 	}
 	capDiff := capsN > 0 && capsN < wordsN
 	amplified, ampl := "", 0.0
+	sc.repeat = false
 	for i := 0; i < n; i++ {
 		t := sc.toks[sc.items[i]]
 		w := t.low
@@ -250,6 +252,9 @@ func (m *model) score(sc *scratch) result {
 				if m.code == "de" && (w == "gut" || w == "knapp") && i+1 < n && phraseWordMatch("#", sc.low(i+1)) {
 					continue // "gut 100 Millionen" means "a good hundred million"
 				}
+				if m.code == "de" && w == "liebe" && !loveVerb(sc, i) {
+					continue // "liebe Bahn": an address, not love
+				}
 				if i == 0 && m.salutation[w] {
 					continue // "Liebe Mitreisende," greets
 				}
@@ -257,6 +262,7 @@ func (m *model) score(sc *scratch) result {
 					if a > ampl {
 						amplified, ampl = w, a
 					}
+					sc.repeat = sc.repeat || a >= 0.8
 					continue
 				}
 				if b, ok := m.boost[w]; ok {
@@ -627,7 +633,7 @@ func (m *model) adjust(sc *scratch) {
 			tail++
 		}
 		tailIrony := tail <= 3 && tail < n && sc.sent[0] != last
-		if !contrast && pos < 1 && (judged <= -1.0 || neg <= -1.5 || tailIrony && judged < 0) {
+		if !contrast && pos < 1 && (judged <= -1.0 || neg <= -1.5 || tailIrony && (judged < 0 || sc.repeat)) {
 			for i := 0; i < n; i++ {
 				if sc.vals[i] > 0 && m.irony[sc.low(i)] {
 					sc.vals[i] = -sc.vals[i] * 0.6
@@ -659,3 +665,20 @@ func (m *model) englishRules(sc *scratch, i int, t token, e entry, found bool) (
 var enLikeSubject = setOf("i we you they people folks he she who i'd we'd you'd would really did do does don't didn't doesn't")
 
 var enTooOK = setOf("many much few little the a an and or but to of in on at for with it this that i me you we they is was be been")
+
+// loveVerb reports whether German "liebe" at item i is the verb ("ich liebe
+// es"), not the adjective of an address ("Liebe Mitreisende", "liebe Bahn").
+func loveVerb(sc *scratch, i int) bool {
+	if i > 0 {
+		if p := sc.low(i - 1); p == "ich" || p == "wir" {
+			return true
+		}
+	}
+	if i+1 < len(sc.items) {
+		switch sc.low(i + 1) {
+		case "es", "dich", "euch", "das", "den", "die", "diese", "diesen", "dieses", "ihn", "sie":
+			return true
+		}
+	}
+	return false
+}

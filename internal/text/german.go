@@ -290,11 +290,14 @@ func (m *model) compound(w string) (entry, string, bool) {
 		if !ok || e.v == 0 {
 			continue
 		}
+		// A judging first part makes the word a judgement, not a report.
 		pre := strings.TrimSuffix(w[:p], "s") // Fugen-s: "verspätungs"
 		if pv, ok := deValPrefix[w[:p]]; ok && pv != 0 {
 			e.v += pv * 0.5
+			e.fact = false
 		} else if pv, ok := m.lex[pre]; ok && pv.v*e.v > 0 {
 			e.v += pv.v * 0.3
+			e.fact = e.fact && pv.fact
 		}
 		for _, ip := range deIntensPrefix {
 			if w[:p] == ip {
@@ -303,18 +306,11 @@ func (m *model) compound(w string) (entry, string, bool) {
 				} else {
 					e.v -= bIncr * 2
 				}
+				e.fact = false
 				break
 			}
 		}
 		e.verb = false
-		if w[:p] != pre || deValPrefix[w[:p]] != 0 {
-			e.fact = false
-		}
-		for _, ip := range deIntensPrefix {
-			if w[:p] == ip {
-				e.fact = false
-			}
-		}
 		return e, "", true
 	}
 	for pre, pv := range deValPrefix {
