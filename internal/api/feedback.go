@@ -31,7 +31,11 @@ func (a *API) feedbackService() *feedback.Service {
 
 func (a *API) feedPoller() *feeds.Poller {
 	if a.Feeds != nil {
-		return a.Feeds
+		// Its own lease holder: a manual poll must not renew (and then
+		// release) the lease of this node's background poll of the feed.
+		p := *a.Feeds
+		p.Holder += " manual"
+		return &p
 	}
 	return &feeds.Poller{Store: a.Store, Intake: a.feedbackService(), Log: a.Log, Holder: "api"}
 }
@@ -363,7 +367,7 @@ func (a *API) pollFeed(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if !rep.Polled {
-		writeError(w, http.StatusConflict, "another node is polling this feed right now; try again in a minute")
+		writeError(w, http.StatusConflict, "the feed is being polled right now (by this or another node); try again in a minute")
 		return
 	}
 	if err := audit.Record(r.Context(), a.Store, audit.Entry{Action: auditFeedPoll, Target: id}); err != nil {

@@ -317,9 +317,12 @@ func (h *Handler) updateFeed(w http.ResponseWriter, r *http.Request) {
 			h.fail(w, r, err)
 			return
 		}
-		p := h.cfg.Feeds
-		if p == nil {
-			p = &feeds.Poller{Store: h.cfg.Store, Intake: &feedback.Service{Store: h.cfg.Store}, Log: h.log, Holder: "web"}
+		p := &feeds.Poller{Store: h.cfg.Store, Intake: &feedback.Service{Store: h.cfg.Store}, Log: h.log, Holder: "web"}
+		if h.cfg.Feeds != nil {
+			// Its own lease holder, as in the API's poll.
+			cp := *h.cfg.Feeds
+			cp.Holder += " manual"
+			p = &cp
 		}
 		if _, err := p.PollFeed(ctx, id, true); err != nil {
 			h.fail(w, r, err)
