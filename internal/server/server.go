@@ -195,6 +195,8 @@ func serve(st store.Store, ln net.Listener, cfg Config, log *slog.Logger, m *met
 
 	caseSvc := newCaseService(st, cfg, log)
 	ap2.Cases = caseSvc
+	hooks := newWebhooks(st, caseSvc, "webhooks "+host+" "+ln.Addr().String(), log)
+	ap2.Webhooks = hooks
 	mux := http.NewServeMux()
 	coll.Register(mux)
 	ap2.Register(mux)
@@ -213,7 +215,8 @@ func serve(st store.Store, ln net.Listener, cfg Config, log *slog.Logger, m *met
 	// key (a Prometheus scrape config sends it as a bearer token) or a login.
 	mux.Handle("GET /metrics", authSvc.APIAuth(auth.RequirePermission(auth.PermRead)(promhttp.HandlerFor(m.Registry, promhttp.HandlerOpts{}))))
 	// The web app takes every path the routes above leave: / and its pages.
-	mux.Handle("/", web.MustNew(web.Config{Store: st, Auth: authSvc, Log: log, OnKeysChanged: coll.ForgetKeys, Surveys: surveys, Feeds: poller}))
+	mux.Handle("/", web.MustNew(web.Config{Store: st, Auth: authSvc, Log: log, OnKeysChanged: coll.ForgetKeys, Surveys: surveys, Feeds: poller,
+		Cases: caseSvc, Webhooks: hooks}))
 
 	s := &Server{Store: st, Metrics: m, Pipeline: pl, Auth: authSvc, Addr: ln.Addr().String(), closeWriter: closeWriter, Journal: jn, log: log, workers: make(chan struct{})}
 	s.http = &http.Server{
@@ -235,6 +238,8 @@ func serve(st store.Store, ln net.Listener, cfg Config, log *slog.Logger, m *met
 		go func() { pl.Run(wctx); close(done) }()
 		feedsDone := make(chan struct{})
 		go func() { poller.Run(wctx); close(feedsDone) }()
+		hooksDone := make(chan struct{})
+		go func() { hooks.Run(wctx); close(hooksDone) }()
 		lagTick := time.NewTicker(5 * time.Second)
 		defer lagTick.Stop()
 		pruneTick := time.NewTicker(10 * time.Minute)
@@ -244,6 +249,7 @@ func serve(st store.Store, ln net.Listener, cfg Config, log *slog.Logger, m *met
 			case <-wctx.Done():
 				<-done
 				<-feedsDone
+				<-hooksDone
 				return
 			case <-lagTick.C:
 				if stt, err := st.Stats(wctx); err == nil {

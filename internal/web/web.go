@@ -23,10 +23,12 @@ import (
 	"time"
 
 	"github.com/kunding/kunding/internal/auth"
+	"github.com/kunding/kunding/internal/cases"
 	"github.com/kunding/kunding/internal/feeds"
 	"github.com/kunding/kunding/internal/store"
 	"github.com/kunding/kunding/internal/survey"
 	"github.com/kunding/kunding/internal/web/i18n"
+	"github.com/kunding/kunding/internal/webhook"
 )
 
 //go:embed templates assets
@@ -49,6 +51,10 @@ type Config struct {
 	// Feeds polls a feed when an administrator asks (nil: a poller made
 	// on demand on Store).
 	Feeds *feeds.Poller
+	// Cases is the case service (nil: made on demand on Store); Webhooks
+	// manages webhook endpoints (nil: made on demand on Store).
+	Cases    *cases.Service
+	Webhooks *webhook.Service
 }
 
 // Handler serves the web app.
