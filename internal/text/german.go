@@ -27,7 +27,7 @@ func germanModel() *model {
 		salutation: setOf("liebe lieber liebes hallo hi moin servus"),
 		questionV:  map[string]float64{"endlich": -1.6},
 		factCap:    -1.3,
-		irony:      setOf("danke super toll klasse prima spitze großartig grossartig bravo top genial wunderbar herzlichen vielen schön schöne schönen tolle toller tollen super-service"),
+		irony:      setOf("danke geil perfekt herrlich fantastisch wow super toll klasse prima spitze großartig grossartig bravo top genial wunderbar herzlichen vielen schön schöne schönen tolle toller tollen super-service"),
 	}
 	for _, w := range strings.Fields(deIncr) {
 		m.boost[w] = bIncr
