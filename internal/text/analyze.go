@@ -10,14 +10,23 @@ import (
 // It is safe for concurrent use.
 type Analyzer struct {
 	themes *themeIndex
+	list   []Theme
 }
 
 // NewAnalyzer returns an Analyzer with the built-in themes, to which the
 // given themes are added; a theme with the id of a built-in one replaces it.
 func NewAnalyzer(extra []Theme) *Analyzer {
 	load()
-	return &Analyzer{themes: buildThemeIndex(MergeThemes(BuiltinThemes(), extra))}
+	list := MergeThemes(BuiltinThemes(), extra)
+	return &Analyzer{themes: buildThemeIndex(list), list: list}
 }
+
+// Themes returns the themes the Analyzer matches (built-ins and extras).
+func (a *Analyzer) Themes() []Theme { return append([]Theme(nil), a.list...) }
+
+// Themes returns the themes Analyze matches: the built-in ones and those
+// set by SetThemes, e.g. to show their names.
+func Themes() []Theme { return getDefault().Themes() }
 
 var (
 	defaultMu       sync.Mutex

@@ -330,6 +330,13 @@ func TestThemesConfig(t *testing.T) {
 	if got := themeSet(Analyze("Nachhaltig verpackt")); !got["sustainability"] {
 		t.Errorf("SetThemes: %v", got)
 	}
+	names := map[string]string{}
+	for _, th := range Themes() {
+		names[th.ID] = th.Names["de"]
+	}
+	if names["sustainability"] != "Nachhaltigkeit" || names["delivery"] != "Zustellung" || names["price"] != "Preis" {
+		t.Errorf("Themes() after SetThemes: %v", names)
+	}
 	SetThemes(nil)
 	if got := themeSet(Analyze("Nachhaltig verpackt")); got["sustainability"] {
 		t.Errorf("SetThemes(nil) kept extra themes: %v", got)
