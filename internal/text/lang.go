@@ -84,6 +84,14 @@ func detect(toks []token) string {
 		if containsSch(w) {
 			de += 0.3
 		}
+		// A sentiment word known in one lexicon only ("Frechheit", "awesome").
+		_, inDE := german.lex[w]
+		_, inEN := english.lex[w]
+		if inDE && !inEN {
+			de += 0.5
+		} else if inEN && !inDE {
+			en += 0.5
+		}
 	}
 	switch {
 	case de >= 0.7 && de > en*1.5:
