@@ -202,6 +202,7 @@ func TestEmojiAndEmoticons(t *testing.T) {
 		"Wieder zu spät :(": Negative,
 		"Alles gut :-)":     Positive,
 		"🚆":                 Neutral,
+		"A &gt; B &amp; C":  Neutral, // HTML entities are no words ("gt" is in VADER's lexicon)
 	})
 }
 

@@ -148,6 +148,11 @@ func chunk(c string, toks []token, emoticons map[string]float64) []token {
 		case isEmoji(r):
 			flush(k)
 			toks = append(toks, token{s: c[k : k+n], low: c[k : k+n], kind: tEmoji})
+		case r == '&' && entityLen(c[k:]) > 0:
+			// An HTML entity ("&gt;", "&amp;", "&#39;") is no word.
+			flush(k)
+			k += entityLen(c[k:])
+			continue
 		case r == 0xFE0F || r == 0x200D || (r >= 0x1F3FB && r <= 0x1F3FF):
 			// Variation selector, joiner, skin tone: part of the emoji before.
 		default:
@@ -157,6 +162,24 @@ func chunk(c string, toks []token, emoticons map[string]float64) []token {
 	}
 	flush(len(c))
 	return toks
+}
+
+// entityLen is the length of an HTML entity at the start of s, or 0.
+func entityLen(s string) int {
+	for k := 1; k < len(s) && k <= 10; k++ {
+		b := s[k]
+		switch {
+		case b == ';':
+			if k > 1 {
+				return k + 1
+			}
+			return 0
+		case b >= 'a' && b <= 'z' || b >= 'A' && b <= 'Z' || b >= '0' && b <= '9' || b == '#' && k == 1:
+		default:
+			return 0
+		}
+	}
+	return 0
 }
 
 func isWordByte(b byte) bool {
