@@ -112,7 +112,7 @@ func Routes() []Route {
 		{"PATCH", "/api/feeds/{id}", (*API).updateFeed, auth.PermSourcesWrite},
 		{"DELETE", "/api/feeds/{id}", (*API).deleteFeed, auth.PermSourcesWrite},
 		{"POST", "/api/feeds/{id}/poll", (*API).pollFeed, auth.PermSourcesWrite},
-	}, append(caseRoutes(), webhookRoutes()...)...)
+	}, append(append(caseRoutes(), webhookRoutes()...), touchpointRoutes()...)...)
 }
 
 // Register adds the routes to mux, each behind authentication (auth's
