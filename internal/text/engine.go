@@ -252,6 +252,9 @@ func (m *model) score(sc *scratch) result {
 				if m.code == "de" && (w == "gut" || w == "knapp") && i+1 < n && phraseWordMatch("#", sc.low(i+1)) {
 					continue // "gut 100 Millionen" means "a good hundred million"
 				}
+				if m.code == "de" && w == "klasse" && i > 0 && classNoun(sc.low(i-1)) {
+					continue // "1. Klasse", "in der zweiten Klasse": the class, not praise
+				}
 				if m.code == "de" && w == "liebe" && !loveVerb(sc, i) {
 					continue // "liebe Bahn": an address, not love
 				}
@@ -468,6 +471,9 @@ func (m *model) findAhead(sc *scratch, i int, w string, max int) int {
 // negatedAt applies VADER's negation check for the word k items back.
 func (m *model) negatedAt(sc *scratch, i, k int) bool {
 	pw := sc.low(i - k)
+	if m.code == "de" && k >= 2 && (pw == "nie" || pw == "niemals") && (sc.low(i-k+1) == "so" || sc.low(i-k+1) == "solch") {
+		return false // "noch nie so einen freundlichen Kontrolleur" praises (VADER's "never so")
+	}
 	if m.code == "en" {
 		if k >= 2 && sc.low(i-k) == "never" && (sc.low(i-k+1) == "so" || sc.low(i-k+1) == "this") {
 			return false // "never so good" emphasises
@@ -681,4 +687,13 @@ func loveVerb(sc *scratch, i int) bool {
 		}
 	}
 	return false
+}
+
+// classNoun reports whether the word before "Klasse" makes it the noun.
+func classNoun(prev string) bool {
+	switch prev {
+	case "der", "die", "in", "erste", "ersten", "zweite", "zweiten", "welche", "welcher", "jede", "jeder", "beide", "beiden", "1", "2":
+		return true
+	}
+	return phraseWordMatch("#", prev)
 }
