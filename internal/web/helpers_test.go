@@ -87,10 +87,16 @@ func (a *app) send(key string, events ...map[string]any) int {
 	return resp.StatusCode
 }
 
-// settle waits until the pipeline has processed every event in the log.
+// settle waits until every acknowledged event is in the log (the journal
+// loads them right behind the answer) and the pipeline has processed them.
 func (a *app) settle() {
 	a.t.Helper()
 	deadline := time.Now().Add(15 * time.Second)
+	fctx, cancel := context.WithDeadline(ctx, deadline)
+	defer cancel()
+	if err := a.Srv.Flush(fctx); err != nil {
+		a.t.Fatalf("journal: %v", err)
+	}
 	for time.Now().Before(deadline) {
 		st, err := a.Srv.Store.Stats(ctx)
 		if err == nil && st.Processed >= st.LastSeq {
