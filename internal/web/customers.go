@@ -116,6 +116,7 @@ type customerData struct {
 	Timeline   timelineData
 	Recent     []timelineItem // the newest campaign touches of the first page
 	EraseError string         // a refused erasure (PermGDPR)
+	Cases      *customerCases // open cases and the form that opens one (cases.go)
 }
 
 type figure struct{ Label, Value, Hint string }
@@ -207,6 +208,10 @@ func (h *Handler) renderCustomer(w http.ResponseWriter, r *http.Request, code in
 				d.Recent = append(d.Recent, it)
 			}
 		}
+	}
+	if d.Cases, err = h.customerCasesView(r, p.L, prof.CustomerID); err != nil {
+		h.fail(w, r, err)
+		return
 	}
 	// An access that cannot be audited does not happen.
 	if err := audit.Record(r.Context(), h.cfg.Store, audit.Entry{Action: audit.CustomerView, Target: prof.CustomerID}); err != nil {

@@ -71,7 +71,7 @@ type Handler struct {
 }
 
 // pageNames are the templates under templates/ that render a whole page.
-var pageNames = []string{"login", "search", "customer", "sources", "source", "models", "users", "erased", "audit", "error", "surveys", "survey", "survey_public", "feedback", "feeds"}
+var pageNames = []string{"login", "search", "customer", "sources", "source", "models", "users", "erased", "audit", "error", "surveys", "survey", "survey_public", "feedback", "feeds", "touchpoints", "touchpoint", "touchpoint_matrix", "cases", "case", "case_overview", "case_figures", "webhooks"}
 
 // New parses the templates and builds the routes.
 func New(cfg Config) (*Handler, error) {
@@ -174,6 +174,8 @@ func (h *Handler) routes() {
 	private("POST /users", auth.PermUsers, h.createUser)
 	private("POST /users/{id}", auth.PermUsers, h.updateUser)
 	h.surveyRoutes(mux, private)
+	h.touchpointRoutes(private)
+	h.caseRoutes(private)
 	private("GET /feedback", auth.PermCustomers, h.feedbackList)
 	private("GET /feeds", auth.PermSourcesRead, h.feedsPage)
 	private("POST /feeds", auth.PermSourcesWrite, h.createFeed)
@@ -271,6 +273,7 @@ type page struct {
 	CanCustomers, CanSources, CanChangeSources, CanModels bool
 	CanUsers, CanGDPR, CanAudit                           bool
 	CanSurveys                                            bool
+	CanCases, CanCasesAdmin                               bool
 }
 
 type langLink struct {
@@ -294,6 +297,7 @@ func (h *Handler) page(r *http.Request, titleKey, section string) page {
 		p.CanModels = auth.Can(ctx, auth.PermRead)
 		p.CanUsers, p.CanGDPR, p.CanAudit = auth.Can(ctx, auth.PermUsers), auth.Can(ctx, auth.PermGDPR), auth.Can(ctx, auth.PermAudit)
 		p.CanSurveys = auth.Can(ctx, auth.PermSurveysRead)
+		p.CanCases, p.CanCasesAdmin = auth.Can(ctx, auth.PermCasesRead), auth.Can(ctx, auth.PermCasesAdmin)
 	}
 	return p
 }
