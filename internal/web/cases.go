@@ -693,8 +693,8 @@ func (h *Handler) histRow(l i18n.Lang, env *caseEnv, ch *cases.Change) histRow {
 	})
 	for _, k := range names {
 		b, a := ch.Before[k], ch.After[k]
-		if b == "" && a == "" {
-			continue
+		if b == a && (b == "" || ch.Before != nil && ch.After != nil) {
+			continue // unchanged (e.g. the department of a new owner in the same department)
 		}
 		hr.Changes = append(hr.Changes, histChange{Field: fieldName(l, k), Before: h.histValue(l, env, k, b), After: h.histValue(l, env, k, a)})
 	}
@@ -1032,10 +1032,12 @@ func (h *Handler) caseFigures(w http.ResponseWriter, r *http.Request) {
 		sets := []chartSet{{Label: l.T("cases.fig.cases"), Axis: "count", Type: "bar"}, {Label: l.T("cases.fig.withinTarget"), Axis: "share", Type: "line"},
 			{Label: l.T("cases.fig.fcr"), Axis: "share", Type: "line"}, {Label: l.T("cases.fig.reopen"), Axis: "share", Type: "line"},
 			{Label: l.T("cases.fig.firstResponse"), Axis: "hours", Type: "line"}, {Label: l.T("cases.fig.resolution"), Axis: "hours", Type: "line"}}
+		// Periods start at midnight of the default calendar's zone.
+		ploc := env.sla.CalendarOf("default").Location()
 		for _, s := range fig.Series {
-			label := l.Date(s.Start)
+			label := l.Date(s.Start.In(ploc))
 			if d.Interval == "month" {
-				label = l.Month(s.Start)
+				label = l.Month(s.Start.In(ploc))
 			}
 			sc.Labels = append(sc.Labels, label)
 			f := s.Figure
