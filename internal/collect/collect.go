@@ -350,7 +350,7 @@ func (c *Collector) batch(w http.ResponseWriter, r *http.Request) {
 
 // record encodes a validated event as it is stored.
 func record(sourceID string, ev event.Event) (store.Record, error) {
-	body, err := json.Marshal(ev)
+	body, err := ev.AppendJSON(make([]byte, 0, 1024))
 	if err != nil {
 		return store.Record{}, fmt.Errorf("encode event: %v", err)
 	}

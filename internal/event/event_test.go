@@ -377,3 +377,20 @@ func TestWriteKeyOf(t *testing.T) {
 		}
 	}
 }
+
+// TestAppendJSONEscapes: strings with quotes, control characters, HTML,
+// line separators and bytes that are not UTF-8 encode as json.Marshal
+// encodes them (read back equal).
+func TestAppendJSONEscapes(t *testing.T) {
+	at := time.Date(2026, 1, 2, 3, 4, 5, 600000000, time.UTC)
+	orig := at.Add(-time.Second)
+	for _, s := range []string{"", "plain", `q"uo\te`, "tab\tnl\ncr\r\x01\x1f", "<b>&amp;</b>", "ls\u2028ps\u2029", "bad\xffutf8", "Grüße 🚆"} {
+		ev := Event{Type: Track, MessageID: s + "m", UserID: s, Event: s + "e", Properties: []byte(`{"a": [1, 2]}`),
+			Timestamp: at, ReceivedAt: at, OriginalTimestamp: &orig}
+		checkAppendJSON(t, ev)
+	}
+	far := Event{Type: Track, MessageID: "m", Timestamp: time.Date(10000, 1, 1, 0, 0, 0, 0, time.UTC)}
+	if _, err := far.AppendJSON(nil); err == nil {
+		t.Fatal("a year beyond 9999 was encoded")
+	}
+}

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -63,7 +64,39 @@ func FuzzParse(f *testing.F) {
 			return
 		}
 		checkAccepted(t, ev, typ)
+		checkAppendJSON(t, ev)
 	})
+}
+
+// checkAppendJSON: the stored encoding says what json.Marshal says.
+func checkAppendJSON(t *testing.T, ev Event) {
+	t.Helper()
+	want, werr := json.Marshal(ev)
+	got, gerr := ev.AppendJSON(nil)
+	if (werr == nil) != (gerr == nil) {
+		t.Fatalf("AppendJSON error %v, json.Marshal error %v", gerr, werr)
+	}
+	if werr != nil {
+		return
+	}
+	var a, b any
+	if err := json.Unmarshal(got, &a); err != nil {
+		t.Fatalf("AppendJSON made invalid JSON %q: %v", got, err)
+	}
+	json.Unmarshal(want, &b)
+	if !reflect.DeepEqual(a, b) {
+		t.Fatalf("AppendJSON\n%s\njson.Marshal\n%s", got, want)
+	}
+	// What is read back is the event json.Marshal's encoding gives.
+	var back, backWant Event
+	if err := json.Unmarshal(got, &back); err != nil {
+		t.Fatal(err)
+	}
+	json.Unmarshal(want, &backWant)
+	if !back.Timestamp.Equal(backWant.Timestamp) || !back.ReceivedAt.Equal(backWant.ReceivedAt) || back.MessageID != backWant.MessageID ||
+		back.UserID != backWant.UserID || back.Event != backWant.Event || back.Name != backWant.Name {
+		t.Fatalf("read back %+v, want %+v", back, backWant)
+	}
 }
 
 func FuzzDecodeBatch(f *testing.F) {
