@@ -39,6 +39,8 @@ type Profile struct {
 	LastOrder     time.Time        `json:"lastOrder"`
 	// LastSurvey is the latest answer per survey type (nps, csat, ces).
 	LastSurvey map[string]SurveyAnswer `json:"lastSurvey,omitempty"`
+	// Consent is the latest decision per purpose (consent.go).
+	Consent map[string]Consent `json:"consent,omitempty"`
 }
 
 // New returns an empty profile of a customer.
@@ -201,6 +203,7 @@ func (p *Profile) Apply(ev *event.Event, traits map[string]json.RawMessage, orde
 		}
 	}
 	p.applySurvey(ev)
+	p.applyConsent(ev, traits)
 	p.Derive()
 }
 
@@ -246,6 +249,7 @@ func (p *Profile) Absorb(o *Profile) {
 		p.LastOrder = o.LastOrder
 	}
 	p.absorbSurveys(o)
+	p.absorbConsent(o)
 	p.Derive()
 }
 
@@ -299,11 +303,12 @@ type storedData struct {
 	CountsByName map[string]int64        `json:"names,omitempty"`
 	ByCurrency   map[string]int64        `json:"currency,omitempty"`
 	LastSurvey   map[string]SurveyAnswer `json:"surveys,omitempty"`
+	Consent      map[string]Consent      `json:"consent,omitempty"`
 }
 
 // MarshalData encodes the parts of a profile that live in one JSON column.
 func (p *Profile) MarshalData() ([]byte, error) {
-	return json.Marshal(storedData{p.Traits, p.CountsByType, p.CountsByName, p.ByCurrency, p.LastSurvey})
+	return json.Marshal(storedData{p.Traits, p.CountsByType, p.CountsByName, p.ByCurrency, p.LastSurvey, p.Consent})
 }
 
 // UnmarshalData decodes what MarshalData wrote.
@@ -314,6 +319,7 @@ func (p *Profile) UnmarshalData(b []byte) error {
 	}
 	p.Traits, p.CountsByType, p.CountsByName, p.ByCurrency = d.Traits, d.CountsByType, d.CountsByName, d.ByCurrency
 	p.LastSurvey = d.LastSurvey
+	p.Consent = d.Consent
 	if p.Traits == nil {
 		p.Traits = map[string]Trait{}
 	}
