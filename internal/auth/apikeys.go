@@ -56,22 +56,26 @@ type Permission string
 
 // The permissions of Kunding (docs/security.md has the table).
 const (
-	PermAuthenticated    Permission = "authenticated"     // anyone who is logged in or has a key
-	PermRead             Permission = "read"              // figures, the API description
-	PermCustomers        Permission = "customers.read"    // search customers, the 360 view, timelines
-	PermSourcesRead      Permission = "sources.read"      // sources with their write keys, rejected events
-	PermSourcesWrite     Permission = "sources.write"     // create sources, rotate write keys
-	PermAudit            Permission = "audit.read"        // the audit log
-	PermGDPR             Permission = "gdpr"              // export and erase a person
-	PermUsers            Permission = "users.manage"      // users, departments, API keys
-	PermSurveysRead      Permission = "surveys.read"      // surveys, their links and statistics
-	PermSurveysWrite     Permission = "surveys.write"     // create, change, close and delete surveys
-	PermSurveysSend      Permission = "surveys.send"      // personal survey links, answers through the API
-	PermCasesRead        Permission = "cases.read"        // cases, their history, boards and figures
-	PermCasesWrite       Permission = "cases.write"       // create cases, change, assign, solve, reject, merge, notes
-	PermCasesAdmin       Permission = "cases.admin"       // routing rules, SLA policies and calendars, case rules; run the escalation job
-	PermTouchpointsRead  Permission = "touchpoints.read"  // the catalogue, figures, matrix, journey, proposals
-	PermTouchpointsAdmin Permission = "touchpoints.admin" // create, change, delete touchpoints; accept, merge, ignore proposals; rebuild
+	PermAuthenticated    Permission = "authenticated"       // anyone who is logged in or has a key
+	PermRead             Permission = "read"                // figures, the API description
+	PermCustomers        Permission = "customers.read"      // search customers, the 360 view, timelines
+	PermSourcesRead      Permission = "sources.read"        // sources with their write keys, rejected events
+	PermSourcesWrite     Permission = "sources.write"       // create sources, rotate write keys
+	PermAudit            Permission = "audit.read"          // the audit log
+	PermGDPR             Permission = "gdpr"                // export and erase a person
+	PermUsers            Permission = "users.manage"        // users, departments, API keys
+	PermSurveysRead      Permission = "surveys.read"        // surveys, their links and statistics
+	PermSurveysWrite     Permission = "surveys.write"       // create, change, close and delete surveys
+	PermSurveysSend      Permission = "surveys.send"        // personal survey links, answers through the API
+	PermCasesRead        Permission = "cases.read"          // cases, their history, boards and figures
+	PermCasesWrite       Permission = "cases.write"         // create cases, change, assign, solve, reject, merge, notes
+	PermCasesAdmin       Permission = "cases.admin"         // routing rules, SLA policies and calendars, case rules; run the escalation job
+	PermTouchpointsRead  Permission = "touchpoints.read"    // the catalogue, figures, matrix, journey, proposals
+	PermTouchpointsAdmin Permission = "touchpoints.admin"   // create, change, delete touchpoints; accept, merge, ignore proposals; rebuild
+	PermCampaignsRead    Permission = "campaigns.read"      // campaigns, the campaign calendar, the contact policy and its check
+	PermCampaignsWrite   Permission = "campaigns.write"     // register, change, upload recipients, schedule, send, cancel campaigns (own department)
+	PermContactPolicy    Permission = "contactpolicy.admin" // change the contact policy
+	PermConsentWrite     Permission = "consent.write"       // record a customer's consent or withdrawal
 )
 
 type rule struct {
@@ -98,13 +102,17 @@ var rules = map[Permission]rule{
 	PermCasesAdmin:       {ScopeAdmin, []Role{RoleAdmin, RoleCCO}},
 	PermTouchpointsRead:  {ScopeRead, everyone},
 	PermTouchpointsAdmin: {ScopeAdmin, []Role{RoleAdmin, RoleCCO}},
+	PermCampaignsRead:    {ScopeRead, everyone},
+	PermCampaignsWrite:   {ScopeWrite, []Role{RoleAdmin, RoleCCO, RoleLead, RoleAnalyst}},
+	PermContactPolicy:    {ScopeAdmin, []Role{RoleAdmin, RoleCCO}},
+	PermConsentWrite:     {ScopeWrite, []Role{RoleAdmin, RoleCCO, RoleLead, RoleAgent}},
 }
 
 // Permissions lists every permission.
 func Permissions() []Permission {
 	return []Permission{PermAuthenticated, PermRead, PermCustomers, PermSourcesRead, PermSourcesWrite, PermAudit, PermGDPR, PermUsers,
 		PermSurveysRead, PermSurveysWrite, PermSurveysSend, PermCasesRead, PermCasesWrite, PermCasesAdmin,
-		PermTouchpointsRead, PermTouchpointsAdmin}
+		PermTouchpointsRead, PermTouchpointsAdmin, PermCampaignsRead, PermCampaignsWrite, PermContactPolicy, PermConsentWrite}
 }
 
 // PermissionScope is the API key scope a permission needs ("" for any key).
