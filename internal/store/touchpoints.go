@@ -97,6 +97,15 @@ type TouchpointAnswer struct {
 	Segments   string  // "|all|tier:mid|trait:country=de|"
 }
 
+// TouchpointKDA holds the sums of the key-driver regression of one
+// touchpoint, segment and month (added up by the consumer; deltas in a
+// batch).
+type TouchpointKDA struct {
+	Touchpoint, Segment      string
+	Month                    int64
+	N, SX, SY, SXX, SYY, SXY float64
+}
+
 // TouchpointContact is a day on which a customer had contact with a
 // touchpoint, for conversion after contact.
 type TouchpointContact struct {
@@ -128,6 +137,7 @@ type TouchpointBatch struct {
 	Aggs       []TouchpointAgg  // whole rows (merged by the caller), upserted
 	Answers    []TouchpointAnswer
 	Contacts   []TouchpointContact // upserted
+	KDA        []TouchpointKDA     // added to the stored sums
 	// PruneBefore: contact days before it can no longer convert.
 	PruneBefore int64
 	Unmatched   []TouchpointUnmatched
@@ -166,6 +176,12 @@ type TouchpointStore interface {
 	// period < to, of every touchpoint.
 	TouchpointAggRange(ctx context.Context, segment string, grain int, from, to int64) ([]TouchpointAgg, error)
 	TouchpointContacts(ctx context.Context, customerIDs []string) ([]TouchpointContact, error)
+	// TouchpointAnswersOf lists the answers of the customers on or after a
+	// day, in log order.
+	TouchpointAnswersOf(ctx context.Context, customerIDs []string, fromDay int64) ([]TouchpointAnswer, error)
+	// TouchpointKDARange reads the key-driver sums of a segment with from <=
+	// month < to.
+	TouchpointKDARange(ctx context.Context, segment string, from, to int64) ([]TouchpointKDA, error)
 	// TouchpointAnswers lists answers with from <= day < to whose segments
 	// contain segment.
 	TouchpointAnswers(ctx context.Context, segment string, from, to int64) ([]TouchpointAnswer, error)

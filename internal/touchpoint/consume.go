@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math"
 	"regexp"
 	"sort"
 	"strings"
@@ -99,6 +100,8 @@ type Consumer struct {
 	Log *slog.Logger
 	// OnProgress, if set, is told after each batch.
 	OnProgress func(p Progress)
+	// Batch is how many log entries a Step reads (default BatchSize).
+	Batch int
 }
 
 // Step processes one batch of the log that the pipeline has processed
@@ -135,6 +138,9 @@ func (c *Consumer) Step(ctx context.Context) (int, error) {
 		return 0, nil
 	}
 	limit := BatchSize
+	if c.Batch > 0 {
+		limit = c.Batch
+	}
 	if d := done - st.Cursor; d < int64(limit) {
 		limit = int(d)
 	}
@@ -290,6 +296,8 @@ type batchState struct {
 	changed    map[contactKey]bool
 	maxDay     int64
 	byCustomer map[string][]*store.TouchpointContact
+	custMonth  map[custMonth][]store.TouchpointAnswer
+	kda        map[store.AggKey]*store.TouchpointKDA
 }
 
 // load resolves the customers of the batch and loads their profiles and
@@ -329,6 +337,30 @@ func (b *batchState) load(ctx context.Context, items []item) error {
 	}
 	if b.profiles, err = b.ts.TouchpointProfiles(ctx, list); err != nil {
 		return err
+	}
+	b.custMonth, b.kda = map[custMonth][]store.TouchpointAnswer{}, map[store.AggKey]*store.TouchpointKDA{}
+	answering := map[string]bool{}
+	var answerers []string
+	fromDay := int64(math.MaxInt64)
+	for i := range items {
+		if c := items[i].customer; c != "" && items[i].ev.Type == event.Track && items[i].ev.Event == EventSurveyAnswered {
+			if !answering[c] {
+				answering[c] = true
+				answerers = append(answerers, c)
+			}
+			fromDay = min(fromDay, Day(items[i].ev.Timestamp))
+		}
+	}
+	if len(answerers) > 0 {
+		first := Day(time.Date(dayTime(fromDay).Year(), dayTime(fromDay).Month(), 1, 0, 0, 0, 0, time.UTC))
+		prev, err := b.ts.TouchpointAnswersOf(ctx, answerers, first)
+		if err != nil {
+			return err
+		}
+		for _, a := range prev {
+			k := custMonth{a.CustomerID, MonthOfDay(a.Day)}
+			b.custMonth[k] = append(b.custMonth[k], a)
+		}
 	}
 	cs, err := b.ts.TouchpointContacts(ctx, list)
 	if err != nil {
@@ -475,6 +507,40 @@ func (b *batchState) apply(ctx context.Context, it *item) error {
 	return nil
 }
 
+type custMonth struct {
+	customer string
+	month    int64
+}
+
+// kdaAdd records a scored answer in its customer-month and moves the
+// key-driver sums by the change of that customer-month's observations.
+func (b *batchState) kdaAdd(a store.TouchpointAnswer) {
+	k := custMonth{a.CustomerID, MonthOfDay(a.Day)}
+	list := b.custMonth[k]
+	before := Contributions(list)
+	list = append(list, a)
+	b.custMonth[k] = list
+	after := Contributions(list)
+	segs := strings.Split(strings.Trim(list[0].Segments, "|"), "|")
+	apply := func(c map[string][2]float64, sign float64) {
+		for tp, xy := range c {
+			for _, seg := range segs {
+				key := store.AggKey{Touchpoint: tp, Segment: seg, Grain: 1, Period: k.month}
+				d := b.kda[key]
+				if d == nil {
+					d = &store.TouchpointKDA{Touchpoint: tp, Segment: seg, Month: k.month}
+					b.kda[key] = d
+				}
+				sums := Sums{d.N, d.SX, d.SY, d.SXX, d.SYY, d.SXY}
+				sums.Add(xy[0], xy[1], sign)
+				d.N, d.SX, d.SY, d.SXX, d.SYY, d.SXY = sums.N, sums.SX, sums.SY, sums.SXX, sums.SYY, sums.SXY
+			}
+		}
+	}
+	apply(before, -1)
+	apply(after, 1)
+}
+
 type contactKey struct {
 	customer, touchpoint string
 	day                  int64
@@ -525,7 +591,9 @@ func (b *batchState) answer(ctx context.Context, it *item, f *Facts, day int64, 
 	hasSent = hasSent && f.Prop("comment") != "" && sentiment >= -1 && sentiment <= 1
 	if tp == "" {
 		if ok && it.customer != "" {
-			b.out.Answers = append(b.out.Answers, store.TouchpointAnswer{Seq: it.seq, CustomerID: it.customer, Day: day, Score: norm, Segments: segString(segs)})
+			a := store.TouchpointAnswer{Seq: it.seq, CustomerID: it.customer, Day: day, Score: norm, Segments: segString(segs)}
+			b.out.Answers = append(b.out.Answers, a)
+			b.kdaAdd(a)
 		}
 		return nil
 	}
@@ -568,7 +636,9 @@ func (b *batchState) answer(ctx context.Context, it *item, f *Facts, day int64, 
 		}
 	})
 	if ok && it.customer != "" {
-		b.out.Answers = append(b.out.Answers, store.TouchpointAnswer{Seq: it.seq, Touchpoint: tp, CustomerID: it.customer, Day: day, Score: norm, Segments: segString(segs)})
+		a := store.TouchpointAnswer{Seq: it.seq, Touchpoint: tp, CustomerID: it.customer, Day: day, Score: norm, Segments: segString(segs)}
+		b.out.Answers = append(b.out.Answers, a)
+		b.kdaAdd(a)
 	}
 	return nil
 }
@@ -623,6 +693,21 @@ func (b *batchState) finish(ctx context.Context) error {
 	if b.maxDay > 0 {
 		b.out.PruneBefore = b.maxDay - b.conversionDays() - 7
 	}
+	for _, k := range b.kda {
+		if k.N != 0 || k.SX != 0 || k.SY != 0 || k.SXX != 0 || k.SYY != 0 || k.SXY != 0 {
+			b.out.KDA = append(b.out.KDA, *k)
+		}
+	}
+	sort.Slice(b.out.KDA, func(i, j int) bool {
+		a, c := b.out.KDA[i], b.out.KDA[j]
+		if a.Segment != c.Segment {
+			return a.Segment < c.Segment
+		}
+		if a.Month != c.Month {
+			return a.Month < c.Month
+		}
+		return a.Touchpoint < c.Touchpoint
+	})
 	for _, u := range b.unmatched {
 		b.out.Unmatched = append(b.out.Unmatched, *u)
 	}

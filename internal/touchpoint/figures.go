@@ -148,11 +148,20 @@ func (s *Service) AllFigures(ctx context.Context, q Query) ([]Figures, error) {
 	if err != nil {
 		return nil, err
 	}
-	answers, err := ts.TouchpointAnswers(ctx, seg, from, to)
+	// The key-driver sums of the months the period touches.
+	kdaRows, err := ts.TouchpointKDARange(ctx, seg, MonthOfDay(from), MonthOfDay(to-1)+1)
 	if err != nil {
 		return nil, err
 	}
-	kda := KeyDrivers(answers)
+	sums := map[string]*Sums{}
+	for _, k := range kdaRows {
+		s := sums[k.Touchpoint]
+		if s == nil {
+			s = &Sums{}
+			sums[k.Touchpoint] = s
+		}
+		s.N, s.SX, s.SY, s.SXX, s.SYY, s.SXY = s.N+k.N, s.SX+k.SX, s.SY+k.SY, s.SXX+k.SXX, s.SYY+k.SYY, s.SXY+k.SXY
+	}
 	byID := map[string]*Figures{}
 	out := make([]Figures, len(tps))
 	for i, t := range tps {
@@ -194,10 +203,10 @@ func (s *Service) AllFigures(ctx context.Context, q Query) ([]Figures, error) {
 		default:
 			f.Performance, f.PerformanceBasis = nan, "none"
 		}
-		if r, ok := kda[t.ID]; ok {
-			f.KeyDriver = r
+		if k, ok := sums[t.ID]; ok {
+			f.KeyDriver = RegressSums(*k)
 		} else {
-			f.KeyDriver = Regress(nil, nil)
+			f.KeyDriver = RegressSums(Sums{})
 		}
 		cost := float64(t.CostMicros) / 1e6
 		if t.CostBasis == "month" {

@@ -17,7 +17,7 @@ import (
 )
 
 type fx struct {
-	t    *testing.T
+	t    testing.TB
 	ctx  context.Context
 	st   store.Store
 	svc  *touchpoint.Service
@@ -27,7 +27,7 @@ type fx struct {
 	msgs map[string]string
 }
 
-func newFx(t *testing.T, st store.Store) *fx {
+func newFx(t testing.TB, st store.Store) *fx {
 	ctx := context.Background()
 	f := &fx{t: t, ctx: ctx, st: st, svc: &touchpoint.Service{Store: st}, src: map[string]store.Source{}, msgs: map[string]string{}}
 	f.con = &touchpoint.Consumer{Service: f.svc}
@@ -78,6 +78,17 @@ func (f *fx) add(src, user, typ, name string, day int, props map[string]any, ctx
 	}
 	return ev.MessageID
 }
+
+// record is a page event of a user with a path, not yet appended.
+func (f *fx) record(src, user, path string, i int) store.Record {
+	ev := event.Event{Type: event.Page, MessageID: fmt.Sprintf("r%d", i), UserID: user, Timestamp: march(1).Add(time.Duration(i) * time.Minute)}
+	ev.ReceivedAt = ev.Timestamp
+	ev.Properties, _ = json.Marshal(map[string]any{"path": path})
+	body, _ := json.Marshal(ev)
+	return store.Record{SourceID: f.src[src].ID, Event: ev, Body: body}
+}
+
+func pipelineDrain(f *fx) (int, error) { return (&pipeline.Pipeline{Store: f.st}).Drain(f.ctx, nil) }
 
 func (f *fx) drain() {
 	f.t.Helper()
@@ -157,6 +168,27 @@ func TestFixtureFigures(t *testing.T) {
 		f.add("Kunding cases", "u3", "track", "Case Opened", 13, map[string]any{"type": "complaint", "touchpoint": "Hotline"}, nil)
 		f.drain()
 
+		// The key driver from the incremental sums equals the regression
+		// over the stored answers (one month: the same pairs).
+		all, err := st.(store.TouchpointStore).TouchpointAnswers(f.ctx, "all", 0, 1<<40)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ref := touchpoint.KeyDrivers(all)[hot.ID]
+		// Batches of any size give the same figures: match again three
+		// events at a time (answers of one customer-month across batches).
+		before, _ := f.svc.AllFigures(f.ctx, touchpoint.Query{From: march(1).Truncate(24 * time.Hour), To: time.Date(2026, 4, 1, 0, 0, 0, 0, time.UTC)})
+		f.svc.Rebuild(f.ctx)
+		f.con.Batch = 3
+		f.drain()
+		f.con.Batch = 0
+		after, _ := f.svc.AllFigures(f.ctx, touchpoint.Query{From: march(1).Truncate(24 * time.Hour), To: time.Date(2026, 4, 1, 0, 0, 0, 0, time.UTC)})
+		bj, _ := json.Marshal(before)
+		aj, _ := json.Marshal(after)
+		if string(bj) != string(aj) {
+			t.Errorf("figures differ by batch size:\n%s\n%s", bj, aj)
+		}
+
 		// Each event carries its touchpoint.
 		ts := st.(store.TouchpointStore)
 		seqs, err := ts.TouchpointEvents(f.ctx, help.ID, 10)
@@ -204,6 +236,7 @@ func TestFixtureFigures(t *testing.T) {
 		}
 		near(t, "hotline key driver slope", float64(hh.KeyDriver.Slope), 0.72, 1e-9)
 		near(t, "hotline key driver r", float64(hh.KeyDriver.R), 0.9938837346736189, 1e-9)
+		near(t, "key driver against the answers", float64(hh.KeyDriver.R), float64(ref.R), 1e-9)
 		// Spring: one contact (the campaign rule wins over the web shop's
 		// catch-all of priority 10); 1,000 a month over 31 days.
 		sp := by["Spring mailing"]

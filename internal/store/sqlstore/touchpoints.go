@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"sort"
 	"strings"
 	"time"
 
@@ -116,7 +117,7 @@ func (s *Store) RequestTouchpointRebuild(ctx context.Context) (int64, error) {
 
 // derivedTouchpointTables are deleted by a rebuild; the catalogue and the
 // ignored proposals stay.
-var derivedTouchpointTables = []string{"touchpoint_matches", "touchpoint_aggs", "touchpoint_answers", "touchpoint_contacts", "touchpoint_unmatched"}
+var derivedTouchpointTables = []string{"touchpoint_matches", "touchpoint_aggs", "touchpoint_answers", "touchpoint_contacts", "touchpoint_unmatched", "touchpoint_kda"}
 
 func (s *Store) ResetTouchpointDerived(ctx context.Context, built, generation, target int64) error {
 	tx, err := s.w.BeginTx(ctx, nil)
@@ -273,6 +274,40 @@ func (s *Store) TouchpointAnswers(ctx context.Context, segment string, from, to 
 	return out, rows.Err()
 }
 
+func (s *Store) TouchpointAnswersOf(ctx context.Context, customerIDs []string, fromDay int64) ([]store.TouchpointAnswer, error) {
+	var out []store.TouchpointAnswer
+	t := &tx{ctx: ctx, c: s.rs}
+	err := t.forInDB(s.r, `SELECT seq, touchpoint, customer_id, day, score, segments FROM touchpoint_answers WHERE customer_id IN (%s) AND day >= `+
+		fmt.Sprint(fromDay), customerIDs, func(rows *sql.Rows) error {
+		var a store.TouchpointAnswer
+		if err := rows.Scan(&a.Seq, &a.Touchpoint, &a.CustomerID, &a.Day, &a.Score, &a.Segments); err != nil {
+			return err
+		}
+		out = append(out, a)
+		return nil
+	})
+	sort.Slice(out, func(i, j int) bool { return out[i].Seq < out[j].Seq })
+	return out, s.wrap(err)
+}
+
+func (s *Store) TouchpointKDARange(ctx context.Context, segment string, from, to int64) ([]store.TouchpointKDA, error) {
+	rows, err := s.rs.query(ctx, `SELECT touchpoint, segment, month, n, sx, sy, sxx, syy, sxy FROM touchpoint_kda
+		WHERE segment = $1 AND month >= $2 AND month < $3`, segment, from, to)
+	if err != nil {
+		return nil, s.wrap(err)
+	}
+	defer rows.Close()
+	var out []store.TouchpointKDA
+	for rows.Next() {
+		var k store.TouchpointKDA
+		if err := rows.Scan(&k.Touchpoint, &k.Segment, &k.Month, &k.N, &k.SX, &k.SY, &k.SXX, &k.SYY, &k.SXY); err != nil {
+			return nil, err
+		}
+		out = append(out, k)
+	}
+	return out, rows.Err()
+}
+
 func (s *Store) CommitTouchpointBatch(ctx context.Context, b store.TouchpointBatch) error {
 	sqlTx, err := s.w.BeginTx(ctx, nil)
 	if err != nil {
@@ -323,6 +358,15 @@ func (s *Store) CommitTouchpointBatch(ctx context.Context, b store.TouchpointBat
 		if _, err := t.c.txExec(ctx, sqlTx, `INSERT INTO touchpoint_contacts(customer_id, touchpoint, day, converted, segments) VALUES ($1, $2, $3, $4, $5)
 			ON CONFLICT (customer_id, touchpoint, day) DO UPDATE SET converted = excluded.converted`,
 			c.CustomerID, c.Touchpoint, c.Day, conv, c.Segments); err != nil {
+			return s.wrap(err)
+		}
+	}
+	for _, k := range b.KDA {
+		if _, err := t.c.txExec(ctx, sqlTx, `INSERT INTO touchpoint_kda(touchpoint, segment, month, n, sx, sy, sxx, syy, sxy)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+			ON CONFLICT (segment, month, touchpoint) DO UPDATE SET n = touchpoint_kda.n + excluded.n, sx = touchpoint_kda.sx + excluded.sx,
+			sy = touchpoint_kda.sy + excluded.sy, sxx = touchpoint_kda.sxx + excluded.sxx, syy = touchpoint_kda.syy + excluded.syy,
+			sxy = touchpoint_kda.sxy + excluded.sxy`, k.Touchpoint, k.Segment, k.Month, k.N, k.SX, k.SY, k.SXX, k.SYY, k.SXY); err != nil {
 			return s.wrap(err)
 		}
 	}

@@ -69,6 +69,24 @@ CREATE TABLE touchpoint_answers (
 CREATE INDEX touchpoint_answers_day ON touchpoint_answers (day);
 CREATE INDEX touchpoint_answers_customer ON touchpoint_answers (customer_id);
 
+-- Sufficient statistics of the key-driver regression per touchpoint,
+-- segment and month: one observation per customer and month with both an
+-- overall answer and an answer at the touchpoint (x: the mean there, y: the
+-- overall mean), so a period's regression adds months instead of reading
+-- every answer.
+CREATE TABLE touchpoint_kda (
+	touchpoint TEXT NOT NULL,
+	segment    TEXT NOT NULL,
+	month      INTEGER NOT NULL,
+	n          REAL NOT NULL,
+	sx         REAL NOT NULL,
+	sy         REAL NOT NULL,
+	sxx        REAL NOT NULL,
+	syy        REAL NOT NULL,
+	sxy        REAL NOT NULL,
+	PRIMARY KEY (segment, month, touchpoint)
+);
+
 -- Each customer's contact days per touchpoint not yet followed by an order,
 -- for conversion (rows older than the conversion window are pruned).
 CREATE TABLE touchpoint_contacts (
