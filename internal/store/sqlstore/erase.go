@@ -147,6 +147,8 @@ func (s *Store) EraseCustomer(ctx context.Context, e store.Erasure) (store.Erasu
 		{`DELETE FROM predictions WHERE customer_id IN (%s)`, nil},
 		{`DELETE FROM survey_responses WHERE customer_id IN (%s)`, nil},
 		{`DELETE FROM feedback WHERE customer_id IN (%s)`, nil},
+		{`DELETE FROM touchpoint_answers WHERE customer_id IN (%s)`, nil},
+		{`DELETE FROM touchpoint_contacts WHERE customer_id IN (%s)`, nil},
 		{`DELETE FROM campaign_recipients WHERE customer_id IN (%s)`, nil},
 		{`DELETE FROM campaign_deliveries WHERE customer_id IN (%s)`, nil},
 		{`DELETE FROM merges WHERE into_customer IN (%s)`, &rep.Merges},
