@@ -50,7 +50,7 @@ func tpOptions(l i18n.Lang, prefix string, values []string, cur string) []tpOpti
 // tpForm is the create/edit form, with what the user entered.
 type tpForm struct {
 	ID, Name, Description, Department, Cost, Currency, Priority, Rules, ImportanceSurvey, Version string
-	Channels, Stages, Media, Statuses, Bases                                                  []tpOption
+	Channels, Stages, Media, Statuses, Bases                                                      []tpOption
 }
 
 func tpNewTPForm(l i18n.Lang, t store.Touchpoint) tpForm {
@@ -481,9 +481,9 @@ type tpJourneyRow struct {
 }
 
 type tpJourneyCell struct {
-	Has                                 bool
+	Has                                  bool
 	Names, Reach, Performance, Sentiment string
-	Mood                                string // good, mixed, bad, none
+	Mood                                 string // good, mixed, bad, none
 }
 
 type tpMatrixData struct {
@@ -504,14 +504,14 @@ type tpMatrixData struct {
 
 // tpMatrixChart is what assets/touchpoints.js draws.
 type tpMatrixChart struct {
-	Locale   string        `json:"locale"`
-	XLabel   string        `json:"xLabel"`
-	YLabel   string        `json:"yLabel"`
-	XMean    float64       `json:"xMean"`
-	YMean    float64       `json:"yMean"`
-	Quadrant []string      `json:"quadrants"` // names: concentrate, keep up, low priority, overkill
-	Previous string        `json:"previousLabel"`
-	Points   []tpChartPoint  `json:"points"`
+	Locale   string         `json:"locale"`
+	XLabel   string         `json:"xLabel"`
+	YLabel   string         `json:"yLabel"`
+	XMean    float64        `json:"xMean"`
+	YMean    float64        `json:"yMean"`
+	Quadrant []string       `json:"quadrants"` // names: concentrate, keep up, low priority, overkill
+	Previous string         `json:"previousLabel"`
+	Points   []tpChartPoint `json:"points"`
 }
 
 type tpChartPoint struct {
