@@ -344,6 +344,9 @@ func runGDPR(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	holder := fmt.Sprintf("gdpr-erase-%d", os.Getpid())
 	if ok, err := st.AcquireLease(ctx, pipeline.LeaseName, holder, time.Hour); err == nil && ok {
 		defer st.ReleaseLease(context.Background(), pipeline.LeaseName, holder)
+		if err := loadJournal(ctx, sf, st, stderr); err != nil {
+			return err
+		}
 		if _, err := (&pipeline.Pipeline{Store: st, BatchSize: 5000}).Drain(ctx, nil); err != nil {
 			return err
 		}

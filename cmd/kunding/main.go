@@ -256,6 +256,9 @@ func runRebuild(ctx context.Context, args []string, stdout, stderr io.Writer) er
 		return errors.New("a running server holds the pipeline; stop it before rebuilding")
 	}
 	defer st.ReleaseLease(context.Background(), pipeline.LeaseName, holder)
+	if err := loadJournal(ctx, sf, st, stderr); err != nil {
+		return err
+	}
 	stats, err := st.Stats(ctx)
 	if err != nil {
 		return err

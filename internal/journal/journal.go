@@ -266,3 +266,6 @@ func writeCheckpoint(dir string, p Pos) error {
 	}
 	return os.Rename(tmp, filepath.Join(dir, checkpointFile))
 }
+
+// Dir is where a node keeps its journal in its data directory.
+func Dir(dataDir string) string { return filepath.Join(dataDir, "journal") }
