@@ -18,6 +18,7 @@ import (
 
 	"github.com/kunding/kunding/internal/audit"
 	"github.com/kunding/kunding/internal/auth"
+	"github.com/kunding/kunding/internal/campaign"
 	"github.com/kunding/kunding/internal/cases"
 	"github.com/kunding/kunding/internal/feedback"
 	"github.com/kunding/kunding/internal/feeds"
@@ -55,6 +56,9 @@ type API struct {
 	// Webhooks manages webhook endpoints and their deliveries (nil: made
 	// on demand on Store).
 	Webhooks *webhook.Service
+	// Campaigns runs campaigns and the contact policy (nil: made on demand
+	// on Store, without waking the pipeline or the delivery job).
+	Campaigns *campaign.Service
 }
 
 // Route is one documented route of the API.
@@ -112,7 +116,7 @@ func Routes() []Route {
 		{"PATCH", "/api/feeds/{id}", (*API).updateFeed, auth.PermSourcesWrite},
 		{"DELETE", "/api/feeds/{id}", (*API).deleteFeed, auth.PermSourcesWrite},
 		{"POST", "/api/feeds/{id}/poll", (*API).pollFeed, auth.PermSourcesWrite},
-	}, append(append(caseRoutes(), webhookRoutes()...), touchpointRoutes()...)...)
+	}, append(append(append(caseRoutes(), webhookRoutes()...), touchpointRoutes()...), campaignRoutes()...)...)
 }
 
 // Register adds the routes to mux, each behind authentication (auth's

@@ -197,6 +197,8 @@ func serve(st store.Store, ln net.Listener, cfg Config, log *slog.Logger, m *met
 	ap2.Cases = caseSvc
 	hooks := newWebhooks(st, caseSvc, "webhooks "+host+" "+ln.Addr().String(), log)
 	ap2.Webhooks = hooks
+	campaigns := newCampaigns(st, pl, log)
+	ap2.Campaigns = campaigns
 	mux := http.NewServeMux()
 	coll.Register(mux)
 	ap2.Register(mux)
@@ -216,7 +218,7 @@ func serve(st store.Store, ln net.Listener, cfg Config, log *slog.Logger, m *met
 	mux.Handle("GET /metrics", authSvc.APIAuth(auth.RequirePermission(auth.PermRead)(promhttp.HandlerFor(m.Registry, promhttp.HandlerOpts{}))))
 	// The web app takes every path the routes above leave: / and its pages.
 	mux.Handle("/", web.MustNew(web.Config{Store: st, Auth: authSvc, Log: log, OnKeysChanged: coll.ForgetKeys, Surveys: surveys, Feeds: poller,
-		Cases: caseSvc, Webhooks: hooks}))
+		Cases: caseSvc, Webhooks: hooks, Campaigns: campaigns}))
 
 	s := &Server{Store: st, Metrics: m, Pipeline: pl, Auth: authSvc, Addr: ln.Addr().String(), closeWriter: closeWriter, Journal: jn, log: log, workers: make(chan struct{})}
 	s.http = &http.Server{
@@ -232,6 +234,7 @@ func serve(st store.Store, ln net.Listener, cfg Config, log *slog.Logger, m *met
 	s.Cases = caseSvc
 	wireCases(wctx, st, caseSvc, pl, "cases "+host+" "+ln.Addr().String(), cfg.CaseEscalateEvery, log)
 	wireTouchpoints(wctx, st, pl, "touchpoints "+host+" "+ln.Addr().String(), log)
+	wireCampaigns(wctx, st, campaigns, "campaigns "+host+" "+ln.Addr().String())
 	go func() {
 		defer close(s.workers)
 		done := make(chan struct{})

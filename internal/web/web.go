@@ -23,6 +23,7 @@ import (
 	"time"
 
 	"github.com/kunding/kunding/internal/auth"
+	"github.com/kunding/kunding/internal/campaign"
 	"github.com/kunding/kunding/internal/cases"
 	"github.com/kunding/kunding/internal/feeds"
 	"github.com/kunding/kunding/internal/store"
@@ -55,6 +56,8 @@ type Config struct {
 	// manages webhook endpoints (nil: made on demand on Store).
 	Cases    *cases.Service
 	Webhooks *webhook.Service
+	// Campaigns runs campaigns (nil: made on demand on Store).
+	Campaigns *campaign.Service
 }
 
 // Handler serves the web app.
