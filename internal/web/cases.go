@@ -715,6 +715,15 @@ func (h *Handler) histValue(l i18n.Lang, env *caseEnv, k, v string) string {
 	switch k {
 	case "owner":
 		return env.userName(v)
+	case "users":
+		if strings.HasPrefix(v, "(") {
+			return v // "(nobody with role ...)"
+		}
+		var names []string
+		for _, id := range strings.Split(v, ",") {
+			names = append(names, env.userName(id))
+		}
+		return strings.Join(names, ", ")
 	case "status":
 		return l.T("cases.status." + v)
 	case "type":
@@ -927,12 +936,12 @@ type backlogRow struct {
 	ByAge      []int
 }
 
-func pct(l i18n.Lang, v float64) string { return l.Number(v*100, 1) + " %" }
+func casePct(l i18n.Lang, v float64) string { return l.Number(v*100, 1) + " %" }
 
 func (h *Handler) figRow(l i18n.Lang, name string, f cases.Figure) figRow {
 	return figRow{Name: name, Cases: strconv.Itoa(f.Cases), Open: strconv.Itoa(f.Open),
 		FirstResponse: l.Number(f.FirstResponseHoursMed, 1), Resolution: l.Number(f.ResolutionHoursMed, 1),
-		WithinTarget: pct(l, f.WithinTargetShare), FCR: pct(l, f.FirstContactShare), Reopen: pct(l, f.ReopenRate),
+		WithinTarget: casePct(l, f.WithinTargetShare), FCR: casePct(l, f.FirstContactShare), Reopen: casePct(l, f.ReopenRate),
 		Per1000: l.Number(f.CasesPer1000Customers, 1), Escalated: strconv.Itoa(f.Escalated)}
 }
 
@@ -1020,9 +1029,9 @@ func (h *Handler) caseFigures(w http.ResponseWriter, r *http.Request) {
 			{Label: l.T("cases.fig.cases"), Value: strconv.Itoa(t.Cases)},
 			{Label: l.T("cases.fig.firstResponse"), Value: l.Number(t.FirstResponseHoursMed, 1) + " h", Hint: l.T("cases.fig.avg", l.Number(t.FirstResponseHoursAvg, 1))},
 			{Label: l.T("cases.fig.resolution"), Value: l.Number(t.ResolutionHoursMed, 1) + " h", Hint: l.T("cases.fig.avg", l.Number(t.ResolutionHoursAvg, 1))},
-			{Label: l.T("cases.fig.withinTarget"), Value: pct(l, t.WithinTargetShare), Hint: l.T("cases.fig.ofSolved", t.SolvedWithinTarget, t.Solved)},
-			{Label: l.T("cases.fig.fcr"), Value: pct(l, t.FirstContactShare), Hint: l.T("cases.fig.ofSolved", t.FirstContactResolved, t.Solved)},
-			{Label: l.T("cases.fig.reopen"), Value: pct(l, t.ReopenRate)},
+			{Label: l.T("cases.fig.withinTarget"), Value: casePct(l, t.WithinTargetShare), Hint: l.T("cases.fig.ofSolved", t.SolvedWithinTarget, t.Solved)},
+			{Label: l.T("cases.fig.fcr"), Value: casePct(l, t.FirstContactShare), Hint: l.T("cases.fig.ofSolved", t.FirstContactResolved, t.Solved)},
+			{Label: l.T("cases.fig.reopen"), Value: casePct(l, t.ReopenRate)},
 			{Label: l.T("cases.fig.per1000"), Value: l.Number(t.CasesPer1000Customers, 1), Hint: l.T("cases.fig.customers", d.Customers)},
 		}
 		for _, df := range fig.Departments {

@@ -206,7 +206,7 @@ func TestCasePages(t *testing.T) {
 			t.Fatalf("escalation: %+v %v", res, err)
 		}
 		p = agent.get("/cases/" + id)
-		mustContain(t, p, `id="case-level"`, "CCO", "overdue by", "Escalated", "lead of Kundenservice", a.Users["lead"].ID, a.Users["cco"].ID)
+		mustContain(t, p, `id="case-level"`, "CCO", "overdue by", "Escalated", "lead of Kundenservice", "Notified", "Lena Lead", "Carla CCO")
 		cco := a.client("de")
 		cco.login("cco@kunding.test")
 		p = cco.get("/cases/overview")
