@@ -74,7 +74,7 @@ type Handler struct {
 }
 
 // pageNames are the templates under templates/ that render a whole page.
-var pageNames = []string{"login", "search", "customer", "sources", "source", "models", "users", "erased", "audit", "error", "surveys", "survey", "survey_public", "feedback", "feeds", "touchpoints", "touchpoint", "touchpoint_matrix", "cases", "case", "case_overview", "case_figures", "webhooks"}
+var pageNames = []string{"login", "search", "customer", "sources", "source", "models", "users", "erased", "audit", "error", "surveys", "survey", "survey_public", "feedback", "feeds", "touchpoints", "touchpoint", "touchpoint_matrix", "cases", "case", "case_overview", "case_figures", "webhooks", "campaigns", "campaign_new", "campaign"}
 
 // New parses the templates and builds the routes.
 func New(cfg Config) (*Handler, error) {
@@ -179,6 +179,7 @@ func (h *Handler) routes() {
 	h.surveyRoutes(mux, private)
 	h.touchpointRoutes(private)
 	h.caseRoutes(private)
+	h.campaignRoutes(private)
 	private("GET /feedback", auth.PermCustomers, h.feedbackList)
 	private("GET /feeds", auth.PermSourcesRead, h.feedsPage)
 	private("POST /feeds", auth.PermSourcesWrite, h.createFeed)
@@ -277,6 +278,7 @@ type page struct {
 	CanUsers, CanGDPR, CanAudit                           bool
 	CanSurveys                                            bool
 	CanCases, CanCasesAdmin                               bool
+	CanCampaigns                                          bool
 }
 
 type langLink struct {
@@ -301,6 +303,7 @@ func (h *Handler) page(r *http.Request, titleKey, section string) page {
 		p.CanUsers, p.CanGDPR, p.CanAudit = auth.Can(ctx, auth.PermUsers), auth.Can(ctx, auth.PermGDPR), auth.Can(ctx, auth.PermAudit)
 		p.CanSurveys = auth.Can(ctx, auth.PermSurveysRead)
 		p.CanCases, p.CanCasesAdmin = auth.Can(ctx, auth.PermCasesRead), auth.Can(ctx, auth.PermCasesAdmin)
+		p.CanCampaigns = auth.Can(ctx, auth.PermCampaignsRead)
 	}
 	return p
 }
