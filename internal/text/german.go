@@ -281,6 +281,20 @@ func (m *model) compound(w string) (entry, string, bool) {
 	if len(w) < 7 {
 		return entry{}, "", false
 	}
+	// An intensifying first part also takes short heads ("supernett").
+	for _, ip := range deIntensPrefix {
+		if len(w) >= len(ip)+3 && strings.HasPrefix(w, ip) {
+			if e, ok := m.lex[w[len(ip):]]; ok && e.v != 0 {
+				if e.v > 0 {
+					e.v += bIncr * 2
+				} else {
+					e.v -= bIncr * 2
+				}
+				e.fact, e.verb = false, false
+				return e, "", true
+			}
+		}
+	}
 	for p := 3; p <= len(w)-5; p++ {
 		if w[p]&0xC0 == 0x80 {
 			continue // not a rune start
