@@ -16,6 +16,10 @@ import (
 	"time"
 
 	"github.com/kunding/kunding/internal/cases"
+	"github.com/kunding/kunding/internal/event"
+	"github.com/kunding/kunding/internal/gdpr"
+	"github.com/kunding/kunding/internal/pipeline"
+	"github.com/kunding/kunding/internal/source"
 	"github.com/kunding/kunding/internal/store"
 	"github.com/kunding/kunding/internal/store/pgtest"
 	"github.com/kunding/kunding/internal/store/postgres"
@@ -537,6 +541,56 @@ func TestEndpointValidation(t *testing.T) {
 			if !strings.Contains(strings.Join(acts, " "), want) {
 				t.Errorf("audit log lacks %s: %v", want, acts)
 			}
+		}
+	})
+}
+
+// A GDPR erasure deletes the deliveries of the person's cases: their
+// payloads hold the case.
+func TestErasureDeletesDeliveries(t *testing.T) {
+	eachDB(t, func(t *testing.T, open func() store.Store) {
+		st := open()
+		src, err := source.Create(ctx, st, "Shop", "shop")
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i, uid := range []string{"C-1", "C-2"} {
+			ev := event.Event{Type: "identify", MessageID: fmt.Sprintf("m%d", i), UserID: uid, Traits: json.RawMessage(`{"name":"X"}`),
+				Timestamp: time.Now(), ReceivedAt: time.Now()}
+			body, _ := json.Marshal(ev)
+			if _, err := st.Append(ctx, []store.Record{{SourceID: src.ID, Event: ev, Body: body}}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if _, err := (&pipeline.Pipeline{Store: st}).Drain(ctx, nil); err != nil {
+			t.Fatal(err)
+		}
+		wh := newService(t, st, "node-1", nil)
+		if _, err := wh.Create(ctx, webhook.Endpoint{URL: "https://example.com/hook", Events: []string{"case.created"}}); err != nil {
+			t.Fatal(err)
+		}
+		cs := caseService(t, st, wh)
+		var keep string
+		for _, uid := range []string{"C-1", "C-2"} {
+			p, err := st.CustomerByIdentifier(ctx, store.Identifier{Kind: "user", Value: uid})
+			if err != nil {
+				t.Fatal(err)
+			}
+			c, err := cs.Create(ctx, cases.NewCase{CustomerID: p.CustomerID, Type: "complaint", Subject: "Beschwerde " + uid})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if uid == "C-2" {
+				keep = c.ID
+			}
+		}
+		p1, _ := st.CustomerByIdentifier(ctx, store.Identifier{Kind: "user", Value: "C-1"})
+		if _, err := gdpr.Erase(ctx, st, p1.CustomerID, gdpr.EraseOptions{}); err != nil {
+			t.Fatal(err)
+		}
+		ds, err := wh.Deliveries(ctx, store.WebhookDeliveryFilter{})
+		if err != nil || len(ds) != 1 || ds[0].CaseID != keep {
+			t.Fatalf("after erasure: %+v %v; want only the other customer's delivery", ds, err)
 		}
 	})
 }

@@ -156,6 +156,8 @@ func (s *Store) EraseCustomer(ctx context.Context, e store.Erasure) (store.Erasu
 		{`DELETE FROM identity_conflicts WHERE customer_id IN (%s)`, &rep.Conflicts},
 		{`DELETE FROM identity_conflicts WHERE other_id IN (%s)`, &rep.Conflicts},
 		// Cases with their history (the texts and notes of everyone involved).
+		// Webhook deliveries carry the case in their payload.
+		{`DELETE FROM webhook_deliveries WHERE case_id IN (SELECT id FROM cases WHERE customer_id IN (%s))`, nil},
 		{`DELETE FROM case_history WHERE case_id IN (SELECT id FROM cases WHERE customer_id IN (%s))`, nil},
 		{`DELETE FROM case_keys WHERE case_id IN (SELECT id FROM cases WHERE customer_id IN (%s))`, nil},
 		{`DELETE FROM case_merge_suggestions WHERE case_id IN (SELECT id FROM cases WHERE customer_id IN (%s))`, nil},
