@@ -385,6 +385,8 @@ func (h *Handler) caseBoard(w http.ResponseWriter, r *http.Request) {
 	d.BulkStatuses = opts(l, "cases.status.", []string{cases.StatusOpen, cases.StatusWaitingCustomer, cases.StatusWaitingDepartment,
 		cases.StatusSolved, cases.StatusRejected}, "")
 	if r.Header.Get("HX-Request") != "" && r.Header.Get("HX-Target") == "board" {
+		// The bulk form returns to the filtered board (htmx pushed its URL).
+		d.Here = r.URL.RequestURI()
 		h.renderPart(w, r, "cases", "board", d)
 		return
 	}

@@ -157,7 +157,8 @@ func TestCasePages(t *testing.T) {
 		}
 		body, _ := io.ReadAll(resp.Body)
 		resp.Body.Close()
-		if !strings.Contains(string(body), `id="board"`) || strings.Contains(string(body), "<html") {
+		if !strings.Contains(string(body), `id="board"`) || strings.Contains(string(body), "<html") ||
+			!strings.Contains(string(body), `name="back" value="/cases?view=open"`) {
 			t.Fatalf("htmx board part: %s", body)
 		}
 
@@ -191,6 +192,18 @@ func TestCasePages(t *testing.T) {
 		p = lead.post("/cases/bulk", formOf(lead, lead.get("/cases"), "ids", id, "ids", second.ID, "action", "priority", "priority", "high", "reason", "VIP"))
 		mustContain(t, lead.get(p.Location), "Changed: 2/2 cases.")
 		mustContain(t, agent.get("/cases?view=mine&priority=high"), `href="/cases/`+id+`"`, `href="/cases/`+second.ID+`"`)
+		// A bulk status change: solving without a resolution note is refused
+		// per case and counted; waiting for the department is fine.
+		p = lead.post("/cases/bulk", formOf(lead, lead.get("/cases"), "ids", second.ID, "action", "transition", "status", "solved", "back", "/cases?view=mine"))
+		if !strings.Contains(p.Location, "n=0%2F1") || !strings.Contains(p.Location, "err=invalid") || !strings.HasPrefix(p.Location, "/cases?") {
+			t.Fatalf("bulk solve without note: %s", p.Location)
+		}
+		mustContain(t, lead.get(p.Location), "Changed: 0/1 cases.", "resolution note")
+		p = lead.post("/cases/bulk", formOf(lead, lead.get("/cases"), "ids", second.ID, "action", "transition", "status", "waiting_department", "reason", "Buchhaltung"))
+		mustContain(t, lead.get(p.Location), "Changed: 1/1 cases.")
+		if c, _ := a.Srv.Cases.Get(ctx, second.ID); c.Status != "waiting_department" {
+			t.Fatalf("bulk transition: status %s", c.Status)
+		}
 		// Agents may not act in bulk.
 		if p := agent.post("/cases/bulk", formOf(agent, agent.get("/cases"), "ids", id, "action", "priority", "priority", "low")); p.Code != http.StatusForbidden {
 			t.Fatalf("agent bulk: %d", p.Code)
