@@ -12,19 +12,22 @@ import (
 // CalendarEntry is a campaign as the calendar shows it: when it runs, who
 // sends it on which channel, to whom, and how far it got.
 type CalendarEntry struct {
-	ID         string    `json:"id"`
-	Name       string    `json:"name"`
-	Department string    `json:"department"`
-	Channel    string    `json:"channel"`
-	Type       string    `json:"type"`
-	Status     string    `json:"status"`
-	Start      time.Time `json:"start"`
-	End        time.Time `json:"end"`
-	Audience   string    `json:"audience"` // the target group in words
-	Expected   int64     `json:"expectedVolume"`
-	Delivered  int64     `json:"delivered"`
-	HeldBack   int64     `json:"heldBack"`
-	Subject    string    `json:"subject,omitempty"`
+	ID         string       `json:"id"`
+	Name       string       `json:"name"`
+	Department string       `json:"department"`
+	Channel    string       `json:"channel"`
+	Type       string       `json:"type"`
+	Status     string       `json:"status"`
+	Start      time.Time    `json:"start"`
+	End        time.Time    `json:"end"`
+	Audience   string       `json:"audience"` // the target group in words
+	Target     store.Target `json:"target"`
+	// ListCustomers is the size of an uploaded recipient list.
+	ListCustomers int64  `json:"listCustomers,omitempty"`
+	Expected      int64  `json:"expectedVolume"`
+	Delivered     int64  `json:"delivered"`
+	HeldBack      int64  `json:"heldBack"`
+	Subject       string `json:"subject,omitempty"`
 }
 
 // Calendar lists the campaigns that run at some time in [from, to),
@@ -44,7 +47,10 @@ func (s *Service) Calendar(ctx context.Context, from, to time.Time, department, 
 	for _, c := range list {
 		out = append(out, CalendarEntry{ID: c.ID, Name: c.Name, Department: c.Department, Channel: c.Channel, Type: c.Type,
 			Status: c.Status, Start: c.Start, End: c.End, Audience: Audience(c), Expected: c.ExpectedVolume,
-			Delivered: c.Delivery.Delivered, HeldBack: c.Delivery.HeldBack, Subject: c.Subject})
+			Delivered: c.Delivery.Delivered, HeldBack: c.Delivery.HeldBack, Subject: c.Subject, Target: c.Target})
+		if c.List != nil {
+			out[len(out)-1].ListCustomers = c.List.Customers
+		}
 	}
 	sort.SliceStable(out, func(i, j int) bool {
 		if !out[i].Start.Equal(out[j].Start) {

@@ -49,6 +49,7 @@ type calRow struct {
 	campaign.CalendarEntry
 	StatusName, ChannelName, TypeName, When string
 	Left, Width                             string
+	AudienceText                            []string
 }
 
 type calTick struct {
@@ -114,6 +115,11 @@ func (h *Handler) campaignCalendar(w http.ResponseWriter, r *http.Request) {
 		d.Rows = append(d.Rows, calRow{CalendarEntry: e, StatusName: l.T("cmp.status." + e.Status), ChannelName: l.T("cmp.channel." + e.Channel),
 			TypeName: l.T("cmp.type." + e.Type), When: l.Date(e.Start.In(loc)) + " – " + l.Date(e.End.Add(-time.Millisecond).In(loc)),
 			Left: pct(float64(s.Sub(from)) / span), Width: pct(max(float64(en.Sub(s))/span, 0.01))})
+		size := e.ListCustomers
+		if e.Target.Kind == campaign.TargetList && size == 0 {
+			size = -1
+		}
+		d.Rows[len(d.Rows)-1].AudienceText = audience(l, e.Target, size)
 	}
 	for day := from; day.Before(to); day = day.AddDate(0, 0, 1) {
 		if day.Weekday() == time.Monday {
@@ -326,23 +332,11 @@ func (h *Handler) renderCampaign(w http.ResponseWriter, r *http.Request, code in
 			d.Touchpoint, d.TouchpointID = t.Name, t.ID
 		}
 	}
-	switch {
-	case c.Target.Kind == campaign.TargetList && c.List == nil:
-		d.Audience = []string{l.T("cmp.audience.noList")}
-	case c.Target.Kind == campaign.TargetList:
-		d.Audience = []string{l.T("cmp.audience.list", l.Number(float64(c.List.Customers), 0))}
-	case len(c.Target.Conditions) == 0:
-		d.Audience = []string{l.T("cmp.audience.all")}
-	default:
-		for _, cond := range c.Target.Conditions {
-			base, arg, _ := strings.Cut(cond.Field, ":")
-			f := l.T("cmp.field." + base)
-			if arg != "" {
-				f += " " + arg
-			}
-			d.Audience = append(d.Audience, strings.TrimSpace(f+" "+l.T("cmp.op."+cond.Op)+" "+cond.Value))
-		}
+	var listSize int64 = -1
+	if c.List != nil {
+		listSize = c.List.Customers
 	}
+	d.Audience = audience(l, c.Target, listSize)
 	d.Report = cmpReportOf(l, "delivery-report", c.Delivery)
 	d.Sending = c.Status == campaign.StatusSending
 	d.ProgressValue = c.Delivery.Scanned
@@ -357,6 +351,29 @@ func (h *Handler) renderCampaign(w http.ResponseWriter, r *http.Request, code in
 	d.CanSend = d.CanWrite && d.Editable
 	d.CanCancel = d.CanWrite && (d.Editable || d.Sending)
 	h.render(w, r, code, "campaign", d)
+}
+
+// audience says a target group in words, one line per condition;
+// listSize is the size of an uploaded list (-1: none uploaded).
+func audience(l i18n.Lang, t store.Target, listSize int64) []string {
+	switch {
+	case t.Kind == campaign.TargetList && listSize < 0:
+		return []string{l.T("cmp.audience.noList")}
+	case t.Kind == campaign.TargetList:
+		return []string{l.T("cmp.audience.list", l.Number(float64(listSize), 0))}
+	case len(t.Conditions) == 0:
+		return []string{l.T("cmp.audience.all")}
+	}
+	var out []string
+	for _, cond := range t.Conditions {
+		base, arg, _ := strings.Cut(cond.Field, ":")
+		f := l.T("cmp.field." + base)
+		if arg != "" {
+			f += " " + arg
+		}
+		out = append(out, strings.TrimSpace(f+" "+l.T("cmp.op."+cond.Op)+" "+cond.Value))
+	}
+	return out
 }
 
 func (h *Handler) campaignError(w http.ResponseWriter, r *http.Request, err error) {
