@@ -115,7 +115,7 @@ func (h *Handler) feedbackList(w http.ResponseWriter, r *http.Request) {
 // themeNames are the display names of the built-in themes by language.
 var themeNames = sync.OnceValue(func() map[string]map[string]string {
 	m := map[string]map[string]string{}
-	for _, th := range text.BuiltinThemes() {
+	for _, th := range text.Themes() {
 		m[th.ID] = th.Names
 	}
 	return m
