@@ -112,7 +112,8 @@ func (h *Handler) feedbackList(w http.ResponseWriter, r *http.Request) {
 	h.render(w, r, http.StatusOK, "feedback", d)
 }
 
-// themeNames are the display names of the built-in themes by language.
+// themeNames are the display names of the themes in use by language
+// (built-in and --themes; set before the first request).
 var themeNames = sync.OnceValue(func() map[string]map[string]string {
 	m := map[string]map[string]string{}
 	for _, th := range text.Themes() {
