@@ -13,6 +13,7 @@ import (
 
 	"github.com/kunding/kunding/internal/audit"
 	"github.com/kunding/kunding/internal/event"
+	"github.com/kunding/kunding/internal/gdpr"
 	"github.com/kunding/kunding/internal/pipeline"
 	"github.com/kunding/kunding/internal/source"
 	"github.com/kunding/kunding/internal/store"
@@ -260,6 +261,19 @@ func TestContactPolicyOnDelivery(t *testing.T) {
 		}
 		if _, err := e.svc.SetPolicy(e.ctx, Policy{Caps: []Cap{{Channel: "email", Max: 1, Days: 0}}}); !errors.Is(err, ErrInvalid) {
 			t.Fatalf("bad policy: %v", err)
+		}
+
+		// Erasing a held-back customer removes her from the report's
+		// examples and from the delivery rows; the counts stay.
+		if _, err := gdpr.Erase(e.ctx, e.st, withdrawn, gdpr.EraseOptions{}); err != nil {
+			t.Fatal(err)
+		}
+		c, _ = e.svc.Get(e.ctx, c.ID)
+		if len(c.Delivery.Samples[ReasonConsentWithdrawn]) != 0 || c.Delivery.Reasons[ReasonConsentWithdrawn] != 1 {
+			t.Fatalf("after erasure: %+v", c.Delivery)
+		}
+		if rows, _ := e.st.(store.CampaignStore).CampaignDeliveriesSince(e.ctx, []string{ok}, now.AddDate(0, 0, -1)); len(rows) != 2 {
+			t.Fatalf("deliveries of a kept customer: %+v", rows)
 		}
 	})
 }

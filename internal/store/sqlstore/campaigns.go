@@ -329,3 +329,64 @@ func (s *Store) CampaignDeliveriesSince(ctx context.Context, customerIDs []strin
 		})
 	return out, err
 }
+
+// eraseCampaignSamples removes erased customers from the example lists of
+// campaign reports (the counts stay: they name nobody).
+func (er *eraser) eraseCampaignSamples(customerIDs []string) error {
+	type row struct {
+		id      string
+		version int64
+		data    string
+	}
+	var hit []row
+	for _, c := range customerIDs {
+		rows, err := er.tx.QueryContext(er.ctx, `SELECT id, version, data FROM campaigns WHERE data LIKE $1`, `%"`+c+`"%`)
+		if err != nil {
+			return err
+		}
+		for rows.Next() {
+			var r row
+			if err := rows.Scan(&r.id, &r.version, &r.data); err != nil {
+				rows.Close()
+				return err
+			}
+			hit = append(hit, r)
+		}
+		if err := rows.Close(); err != nil {
+			return err
+		}
+	}
+	gone := map[string]bool{}
+	for _, c := range customerIDs {
+		gone[c] = true
+	}
+	done := map[string]bool{}
+	for _, r := range hit {
+		if done[r.id] {
+			continue
+		}
+		done[r.id] = true
+		var c store.Campaign
+		if err := json.Unmarshal([]byte(r.data), &c); err != nil {
+			return err
+		}
+		for reason, ids := range c.Delivery.Samples {
+			kept := ids[:0]
+			for _, id := range ids {
+				if !gone[id] {
+					kept = append(kept, id)
+				}
+			}
+			c.Delivery.Samples[reason] = kept
+		}
+		c.Version = r.version + 1
+		data, err := json.Marshal(c)
+		if err != nil {
+			return err
+		}
+		if _, err := er.exec(`UPDATE campaigns SET data = $1, version = $2 WHERE id = $3`, string(data), c.Version, r.id); err != nil {
+			return err
+		}
+	}
+	return nil
+}

@@ -173,6 +173,9 @@ func (s *Store) EraseCustomer(ctx context.Context, e store.Erasure) (store.Erasu
 			*d.count += n
 		}
 	}
+	if err := er.eraseCampaignSamples(chain); err != nil {
+		return rep, err
+	}
 
 	if rep.Rejected, err = er.deleteRejected(ids, e.Mentions); err != nil {
 		return rep, err
