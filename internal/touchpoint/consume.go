@@ -440,7 +440,7 @@ func (b *batchState) apply(ctx context.Context, it *item) error {
 		}
 		return nil
 	}
-	tp := b.m.Match(&f)
+	tp := b.m.MatchEvent(&f)
 	if tp == "" {
 		key, gkind, value := GroupOf(&f)
 		u := b.unmatched[key]

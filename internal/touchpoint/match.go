@@ -26,8 +26,10 @@ type Matcher struct {
 func NewMatcher(tps []store.Touchpoint, sources []store.Source) *Matcher {
 	m := &Matcher{tps: tps, byKey: map[string]string{}, srcIDs: map[string]string{}}
 	for _, t := range tps {
+		if n := strings.ToLower(strings.TrimSpace(t.Name)); n != "" {
+			m.byKey[n] = t.ID
+		}
 		m.byKey[strings.ToLower(t.ID)] = t.ID
-		m.byKey[strings.ToLower(strings.TrimSpace(t.Name))] = t.ID
 	}
 	for _, s := range sources {
 		m.srcIDs[strings.ToLower(s.Name)] = s.ID
@@ -38,7 +40,11 @@ func NewMatcher(tps []store.Touchpoint, sources []store.Source) *Matcher {
 // Resolve finds the touchpoint a property value names (its id or name,
 // case-insensitive); "" if none.
 func (m *Matcher) Resolve(s string) string {
-	return m.byKey[strings.ToLower(strings.TrimSpace(s))]
+	s = strings.ToLower(strings.TrimSpace(s))
+	if s == "" {
+		return ""
+	}
+	return m.byKey[s]
 }
 
 // Touchpoints returns the catalogue.
@@ -210,6 +216,16 @@ func (m *Matcher) Match(f *Facts) string {
 		}
 	}
 	return ""
+}
+
+// MatchEvent is the touchpoint of an event: the one its "touchpoint"
+// property names (id or name; campaign deliveries carry it), else the
+// first matching rule's, else "".
+func (m *Matcher) MatchEvent(f *Facts) string {
+	if tp := m.Resolve(f.Prop("touchpoint")); tp != "" {
+		return tp
+	}
+	return m.Match(f)
 }
 
 // GroupOf is the discovery group of an event no rule matched: its campaign

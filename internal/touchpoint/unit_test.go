@@ -201,6 +201,15 @@ func TestMatchOrderAndConditions(t *testing.T) {
 			t.Errorf("case %d: %q, want %q", i, got, c.want)
 		}
 	}
+	// An event that names a catalogue touchpoint goes there before any rule.
+	named := facts("src_web", "track", "Campaign Delivered", `{"touchpoint":"Spring"}`, "")
+	if got := m.MatchEvent(&named); got != "spring" {
+		t.Errorf("named touchpoint: %q", got)
+	}
+	unknown := facts("src_web", "track", "Campaign Delivered", `{"touchpoint":"Nowhere"}`, "")
+	if got := m.MatchEvent(&unknown); got != "web" {
+		t.Errorf("unknown named touchpoint: %q, want the rules' web", got)
+	}
 	if m.Resolve(" WEB ") != "web" {
 		t.Error("resolve by id")
 	}
