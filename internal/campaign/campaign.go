@@ -454,8 +454,11 @@ func (s *Service) transition(ctx context.Context, id, to string) (store.Campaign
 		if err := audit.Record(ctx, s.Store, audit.Entry{Action: action, Target: c.ID, Detail: c.Name + ": " + from + " -> " + to}); err != nil {
 			return c, err
 		}
-		if s.wakeJob != nil {
-			s.wakeJob()
+		s.mu.Lock()
+		wake := s.wakeJob
+		s.mu.Unlock()
+		if wake != nil {
+			wake()
 		}
 		return c, nil
 	}
