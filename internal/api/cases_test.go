@@ -36,7 +36,7 @@ func TestCasesAPI(t *testing.T) {
 		cust := p.CustomerID
 
 		code, m := do(t, srv, "POST", "/api/cases", key, fmt.Sprintf(`{"customerId":%q,"type":"complaint","channel":"phone","subject":"Parcel lost","theme":"delivery"}`, cust))
-		if code != http.StatusCreated || m["status"] != "new" || m["department"] != "Kundenservice" || m["resolutionDue"] == nil {
+		if code != http.StatusCreated || m["status"] != "new" || m["department"] != "Service" || m["resolutionDue"] == nil {
 			t.Fatalf("create: %d %v", code, m)
 		}
 		id := m["id"].(string)
@@ -104,7 +104,7 @@ func TestCasesAPI(t *testing.T) {
 		}
 		// Configuration: read the default, replace it, stale version refused.
 		code, m = do(t, srv, "GET", "/api/cases/config/routing", key, "")
-		if code != 200 || m["version"] != 0.0 || m["config"].(map[string]any)["defaultDepartment"] != "Kundenservice" {
+		if code != 200 || m["version"] != 0.0 || m["config"].(map[string]any)["defaultDepartment"] != "Service" {
 			t.Fatalf("routing: %d %v", code, m)
 		}
 		put := `{"version":0,"config":{"defaultDepartment":"Service","rules":[{"id":"app","when":{"channels":["app"]},"then":{"department":"Digital"}}]}}`

@@ -36,6 +36,11 @@ type IntakeConfig struct {
 	// sentiment if NegativeSentiment, opens a case.
 	RatingMax         float64 `json:"ratingMax"`
 	NegativeSentiment bool    `json:"negativeSentiment"`
+	// FollowUpSurveyID closes the loop: when a case of a known customer is
+	// solved, a personal link of this survey (triggered by the case's
+	// "Case Solved" event) is made and noted on the case; the answer is
+	// attached to the case. Empty: no follow-up survey.
+	FollowUpSurveyID string `json:"followUpSurveyId,omitempty"`
 
 	re *regexp.Regexp
 }

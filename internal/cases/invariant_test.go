@@ -50,13 +50,13 @@ func TestInvariantUnderRandomLoad(t *testing.T) {
 		for i := 0; i < 20; i++ {
 			custs = append(custs, e.customer(fmt.Sprintf("C-%d", i)))
 		}
-		e.setConfig(cases.ConfigRouting, cases.RoutingConfig{DefaultDepartment: "Kundenservice", Rules: []cases.Rule{
+		e.setConfig(cases.ConfigRouting, cases.RoutingConfig{DefaultDepartment: "Service", Rules: []cases.Rule{
 			{ID: "d", When: cases.Condition{Themes: []string{"delivery"}}, Then: cases.Action{Department: "Logistik"}},
 			{ID: "u", When: cases.Condition{Priorities: []string{"urgent"}}, Then: cases.Action{Department: "Eskalation"}},
 		}})
 		types, prios := cases.Types, cases.Priorities
 		themes := []string{"delivery", "price", "staff", "billing", ""}
-		depts := []string{"Kundenservice", "Logistik", "Vertrieb", "Produkt"}
+		depts := []string{"Service", "Logistik", "Vertrieb", "Produkt"}
 		status := map[string]string{}
 		var ids []string
 		create := func() {

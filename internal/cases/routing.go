@@ -53,7 +53,7 @@ type RoutingConfig struct {
 
 // DefaultRouting is the configuration until an admin sets one.
 func DefaultRouting() *RoutingConfig {
-	return &RoutingConfig{DefaultDepartment: "Kundenservice", Rules: []Rule{}}
+	return &RoutingConfig{DefaultDepartment: "Service", Rules: []Rule{}}
 }
 
 func (r *RoutingConfig) validate() error {

@@ -18,7 +18,7 @@ func TestCreateRoutesToDefaultQueueWithDeadlines(t *testing.T) {
 		cust := e.customer("C-1")
 		c := e.create(cases.NewCase{CustomerID: cust, Type: "complaint", Channel: "Phone", Subject: "Parcel never arrived",
 			Description: "Ordered two weeks ago, nothing came.", Touchpoint: "delivery"})
-		if c.Status != cases.StatusNew || c.Department != "Kundenservice" || c.Priority != "normal" || c.Version != 0 {
+		if c.Status != cases.StatusNew || c.Department != "Service" || c.Priority != "normal" || c.Version != 0 {
 			t.Fatalf("case = %+v", c)
 		}
 		if c.Channel != "phone" || c.Origin != "api" || c.CreatedBy != "u_agent" {
@@ -37,7 +37,7 @@ func TestCreateRoutesToDefaultQueueWithDeadlines(t *testing.T) {
 		if got := strings.Join(actions(h), ","); got != "created,routed,deadlines" {
 			t.Fatalf("history %s", got)
 		}
-		if r := h[1]; r.After["department"] != "Kundenservice" || !strings.Contains(r.Reason, "default queue") || r.Actor != "u_agent" {
+		if r := h[1]; r.After["department"] != "Service" || !strings.Contains(r.Reason, "default queue") || r.Actor != "u_agent" {
 			t.Errorf("routing entry %+v", r)
 		}
 		if d := h[2]; !strings.Contains(d.Reason, "SLA policy normal") || d.After["resolutionDue"] == "" {
@@ -189,7 +189,7 @@ func TestStatusMachineAndAudit(t *testing.T) {
 			!x.At.Equal(at(2026, 3, 16, 9, 30)) {
 			t.Errorf("open entry %+v", x)
 		}
-		if x := h[4]; x.Before["department"] != "Kundenservice" || x.After["department"] != "Logistik" || x.Reason != "the carrier lost it" {
+		if x := h[4]; x.Before["department"] != "Service" || x.After["department"] != "Logistik" || x.Reason != "the carrier lost it" {
 			t.Errorf("assign entry %+v", x)
 		}
 		if x := h[5]; x.After["status"] != "solved" || x.After["resolution"] != "Replacement sent" || x.After["firstResponseAt"] == "" {
@@ -368,7 +368,7 @@ func TestEscalationStepsInOrder(t *testing.T) {
 		cust := e.customer("C-1")
 		ctx := e.ctx
 		for _, u := range []store.User{
-			{ID: "u_lead", Email: "lead@x.de", Name: "Lea Lead", Role: "lead", Department: "Kundenservice"},
+			{ID: "u_lead", Email: "lead@x.de", Name: "Lea Lead", Role: "lead", Department: "Service"},
 			{ID: "u_lead2", Email: "lead2@x.de", Name: "Other Lead", Role: "lead", Department: "Logistik"},
 			{ID: "u_cco", Email: "cco@x.de", Name: "Chris CCO", Role: "cco", Department: "Vorstand"},
 		} {

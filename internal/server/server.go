@@ -194,6 +194,7 @@ func serve(st store.Store, ln net.Listener, cfg Config, log *slog.Logger, m *met
 	ap2 := &api.API{Store: st, Log: log, OnKeysChanged: coll.ForgetKeys, Auth: authSvc, Surveys: surveys, Feedback: intake, Feeds: poller}
 
 	caseSvc := newCaseService(st, cfg, log)
+	wireFollowUp(caseSvc, surveys, log)
 	ap2.Cases = caseSvc
 	hooks := newWebhooks(st, caseSvc, "webhooks "+host+" "+ln.Addr().String(), log)
 	ap2.Webhooks = hooks

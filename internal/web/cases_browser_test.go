@@ -47,7 +47,7 @@ func TestCasesBrowser(t *testing.T) {
 			t.Fatalf("after create at %s", path)
 		}
 		id = strings.TrimPrefix(path, "/cases/")
-		if got := text(t, bctx, "#case-department"); got != "Kundenservice" {
+		if got := text(t, bctx, "#case-department"); got != "Service" {
 			t.Fatalf("department %q", got)
 		}
 		if got := text(t, bctx, "#case-deadlines"); !strings.Contains(got, "8 h 00 min left") {
@@ -101,7 +101,7 @@ func TestCasesBrowser(t *testing.T) {
 		if got := text(t, bctx, "#esc-"+id); !strings.Contains(got, "CCO") || !strings.Contains(got, "Rücksendung nicht erstattet") {
 			t.Fatalf("overview row %q", got)
 		}
-		if got := text(t, bctx, "#overview-table tbody"); !strings.Contains(got, "Kundenservice") {
+		if got := text(t, bctx, "#overview-table tbody"); !strings.Contains(got, "Service") {
 			t.Fatalf("overview table %q", got)
 		}
 		screenshot(t, bctx, "case-overview-cco")
@@ -116,7 +116,7 @@ func TestCasesBrowser(t *testing.T) {
 		do(t, bctx, "back to the overview", chromedp.Navigate(a.URL+"/cases/overview"), chromedp.WaitVisible(chromedp.ID("esc-"+id)))
 		click(t, bctx, "#esc-"+id+" a")
 		do(t, bctx, "case page", chromedp.WaitVisible(chromedp.ID("case-level")))
-		if got := text(t, bctx, "#case-history"); !strings.Contains(got, "lead of Kundenservice") || !strings.Contains(got, "cco") {
+		if got := text(t, bctx, "#case-history"); !strings.Contains(got, "lead of Service") || !strings.Contains(got, "cco") {
 			t.Fatalf("escalations in the history: %q", got)
 		}
 		logout(t)

@@ -50,13 +50,10 @@ func startCaseApp(t testing.TB, db string) *caseApp {
 	})
 	a := &caseApp{app: &app{t: t, URL: "http://" + srv.Addr, Srv: srv, Auth: srv.Auth}, Clock: clk, Users: map[string]auth.User{}}
 	actx := audit.WithActor(ctx, "test")
-	if _, err := a.Auth.CreateDepartment(actx, "Kundenservice"); err != nil {
-		t.Fatal(err)
-	}
 	for _, u := range []auth.NewUser{
 		{Email: "admin@kunding.test", Name: "Ada Admin", Role: "admin", Department: "Service", Password: password},
-		{Email: "agent@kunding.test", Name: "Aaron Agent", Role: "agent", Department: "Kundenservice", Password: password},
-		{Email: "lead@kunding.test", Name: "Lena Lead", Role: "lead", Department: "Kundenservice", Password: password},
+		{Email: "agent@kunding.test", Name: "Aaron Agent", Role: "agent", Department: "Service", Password: password},
+		{Email: "lead@kunding.test", Name: "Lena Lead", Role: "lead", Department: "Service", Password: password},
 		{Email: "cco@kunding.test", Name: "Carla CCO", Role: "cco", Department: "Service", Password: password},
 		{Email: "analyst@kunding.test", Name: "Anja Analyst", Role: "analyst", Department: "Marketing", Password: password},
 	} {
@@ -134,14 +131,14 @@ func TestCasePages(t *testing.T) {
 		}
 		id := m[1]
 		p = agent.get(p.Location)
-		mustContain(t, p, "Lieferung kam beschädigt an", "The case was created.", "Kundenservice", "Clara Christ",
+		mustContain(t, p, "Lieferung kam beschädigt an", "The case was created.", "Service", "Clara Christ",
 			"Routed", "default queue", "First response due", "8 h 00 min left", "Resolution due", "40 h 00 min left", "Deadlines set")
 		// The customer page lists the open case.
 		mustContain(t, agent.get("/customers/"+cust), `href="/cases/`+id+`"`, "Lieferung kam beschädigt an")
 
 		// The board of the agent's department: new and open, not mine yet.
 		p = agent.get("/cases")
-		mustContain(t, p, "Cases of Kundenservice", `href="/cases/`+id+`"`, `data-view="new"`)
+		mustContain(t, p, "Cases of Service", `href="/cases/`+id+`"`, `data-view="new"`)
 		mustNotContain(t, p, `id="bulk"`) // agents do not act in bulk
 		mustContain(t, agent.get("/cases?view=mine"), `id="no-cases"`)
 		mustContain(t, agent.get("/cases?view=new&type=complaint&age=0-1d"), `href="/cases/`+id+`"`)
@@ -183,7 +180,7 @@ func TestCasePages(t *testing.T) {
 		lead.login("lead@kunding.test")
 		p = lead.get("/cases")
 		mustContain(t, p, `id="bulk"`, `href="/cases/`+second.ID+`"`)
-		p = lead.post("/cases/bulk", formOf(lead, p, "ids", id, "ids", second.ID, "action", "assign", "department", "Kundenservice",
+		p = lead.post("/cases/bulk", formOf(lead, p, "ids", id, "ids", second.ID, "action", "assign", "department", "Service",
 			"owner", a.Users["agent"].ID, "reason", "Aaron kennt die Kundin", "back", "/cases?view=open"))
 		if p.Code != http.StatusSeeOther || !strings.Contains(p.Location, "msg=bulkDone") || !strings.Contains(p.Location, "n=2%2F2") {
 			t.Fatalf("bulk assign: %d %s", p.Code, p.Location)
@@ -219,11 +216,11 @@ func TestCasePages(t *testing.T) {
 			t.Fatalf("escalation: %+v %v", res, err)
 		}
 		p = agent.get("/cases/" + id)
-		mustContain(t, p, `id="case-level"`, "CCO", "overdue by", "Escalated", "lead of Kundenservice", "Notified", "Lena Lead", "Carla CCO")
+		mustContain(t, p, `id="case-level"`, "CCO", "overdue by", "Escalated", "lead of Service", "Notified", "Lena Lead", "Carla CCO")
 		cco := a.client("de")
 		cco.login("cco@kunding.test")
 		p = cco.get("/cases/overview")
-		mustContain(t, p, "Eskalationen über alle Abteilungen", `id="esc-`+id+`"`, "Lieferung kam beschädigt an", "Kundenservice")
+		mustContain(t, p, "Eskalationen über alle Abteilungen", `id="esc-`+id+`"`, "Lieferung kam beschädigt an", "Service")
 		mustContain(t, cco.get("/cases?dept=&view=escalated"), `href="/cases/`+id+`"`, "Fälle")
 		p = cco.get("/cases/" + id)
 		mustContain(t, p, "Verlauf", "Eskaliert", "überfällig", "Abteilungsleitung", "Lösung fällig")
