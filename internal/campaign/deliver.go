@@ -41,7 +41,7 @@ func (s *Service) sourceID(ctx context.Context) (string, error) {
 	}
 	src, err := s.Store.SourceByName(ctx, SourceName)
 	if errors.Is(err, store.ErrNotFound) {
-		src, err = source.Create(ctx, s.Store, SourceName, "email")
+		src, err = source.Create(ctx, s.Store, SourceName, "other")
 		if errors.Is(err, store.ErrConflict) {
 			src, err = s.Store.SourceByName(ctx, SourceName)
 		}

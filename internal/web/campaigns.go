@@ -38,6 +38,8 @@ func (h *Handler) campaignRoutes(private func(string, auth.Permission, http.Hand
 	private("GET /campaigns/new", auth.PermCampaignsWrite, h.newCampaignPage)
 	private("POST /campaigns", auth.PermCampaignsWrite, h.createCampaign)
 	private("GET /campaigns/{id}", auth.PermCampaignsRead, h.campaignPage)
+	private("GET /campaigns/{id}/edit", auth.PermCampaignsWrite, h.editCampaignPage)
+	private("POST /campaigns/{id}", auth.PermCampaignsWrite, h.updateCampaign)
 	private("POST /campaigns/{id}/recipients", auth.PermCampaignsWrite, h.uploadCampaignList)
 	private("POST /campaigns/{id}/preview", auth.PermCampaignsRead, h.previewCampaign)
 	private("POST /campaigns/{id}/status", auth.PermCampaignsWrite, h.changeCampaignStatus)
@@ -152,6 +154,7 @@ type condRow struct {
 
 type campaignFormData struct {
 	page
+	EditID                       string // the campaign being changed; "" for a new one
 	Form                         map[string]string
 	Conds                        []condRow
 	Departments, Channels, Types []option
@@ -169,6 +172,9 @@ func (h *Handler) newCampaignPage(w http.ResponseWriter, r *http.Request) {
 func (h *Handler) renderCampaignForm(w http.ResponseWriter, r *http.Request, code int, d campaignFormData) {
 	ctx := r.Context()
 	d.page = h.page(r, "cmp.new.title", "campaigns")
+	if d.EditID != "" {
+		d.Title = d.L.T("cmp.edit.heading")
+	}
 	l := d.L
 	if d.Form == nil {
 		today := h.cfg.Now().In(h.cfg.Location)
@@ -243,6 +249,46 @@ func campaignInput(r *http.Request) (campaign.Input, map[string]string) {
 }
 
 func ptr[T any](v T) *T { return &v }
+
+func (h *Handler) editCampaignPage(w http.ResponseWriter, r *http.Request) {
+	c, err := h.campaigns().Get(r.Context(), r.PathValue("id"))
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	loc := h.cfg.Location
+	form := map[string]string{"name": c.Name, "department": c.Department, "channel": c.Channel, "touchpoint": c.Touchpoint, "type": c.Type,
+		"subject": c.Subject, "message": c.Message, "offer": c.Offer, "start": c.Start.In(loc).Format("2006-01-02"),
+		"end": c.End.Add(-time.Millisecond).In(loc).Format("2006-01-02"), "expected": strconv.FormatInt(c.ExpectedVolume, 10), "target": c.Target.Kind}
+	if ts, ok := h.cfg.Store.(store.TouchpointStore); ok && c.Touchpoint != "" {
+		if t, err := ts.TouchpointByID(r.Context(), c.Touchpoint); err == nil {
+			form["touchpoint"] = t.Name
+		}
+	}
+	for i, cond := range c.Target.Conditions {
+		if i == 3 {
+			break
+		}
+		n := strconv.Itoa(i)
+		base, arg, _ := strings.Cut(cond.Field, ":")
+		form["field"+n], form["arg"+n], form["op"+n], form["value"+n] = base, arg, cond.Op, cond.Value
+	}
+	h.renderCampaignForm(w, r, http.StatusOK, campaignFormData{Form: form, EditID: c.ID})
+}
+
+func (h *Handler) updateCampaign(w http.ResponseWriter, r *http.Request) {
+	id := r.PathValue("id")
+	in, form := campaignInput(r)
+	if _, err := h.campaigns().Update(r.Context(), id, in); err != nil {
+		if errors.Is(err, campaign.ErrInvalid) || errors.Is(err, campaign.ErrForbidden) || errors.Is(err, store.ErrConflict) {
+			h.renderCampaignForm(w, r, http.StatusBadRequest, campaignFormData{Form: form, EditID: id, Error: err.Error()})
+			return
+		}
+		h.fail(w, r, err)
+		return
+	}
+	http.Redirect(w, r, "/campaigns/"+id+"?msg=updated", http.StatusSeeOther)
+}
 
 func (h *Handler) createCampaign(w http.ResponseWriter, r *http.Request) {
 	in, form := campaignInput(r)
@@ -467,7 +513,7 @@ func campaignKeys() []string {
 	for _, o := range condOps {
 		out = append(out, "cmp.op."+o)
 	}
-	for _, m := range []string{"created", "uploaded", "send", "schedule", "cancel"} {
+	for _, m := range []string{"created", "updated", "uploaded", "send", "schedule", "cancel"} {
 		out = append(out, "cmp.msg."+m)
 	}
 	for m := 1; m <= 12; m++ {

@@ -147,6 +147,20 @@ func TestCampaignPages(t *testing.T) {
 		p = c.get("/campaigns/" + lid)
 		mustContain(t, p, "2 identifiers read, 1 customers found, 1 unknown.", "email:nobody@example.de")
 
+		// Changing: the list campaign's form comes prefilled; a sent
+		// campaign cannot be changed.
+		p = c.get("/campaigns/" + lid + "/edit")
+		mustContain(t, p, `action="/campaigns/`+lid+`"`, `value="Service letter"`, `id="c-target-list" checked`)
+		form.Set("name", "Service letter (new terms)")
+		if p = c.post("/campaigns/"+lid, form); p.Code != http.StatusSeeOther {
+			t.Fatalf("update: %d %s", p.Code, p.Body)
+		}
+		mustContain(t, c.get(p.Location), "Service letter (new terms)", "The campaign is changed.")
+		if p = c.post("/campaigns/"+id, form); p.Code != http.StatusBadRequest {
+			t.Fatalf("update a sent campaign: %d", p.Code)
+		}
+		mustContain(t, p, "only a draft or a scheduled campaign can be changed")
+
 		// German.
 		de := a.client("de")
 		de.login("agent@kunding.test")
