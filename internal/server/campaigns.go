@@ -3,6 +3,7 @@ package server
 import (
 	"context"
 	"log/slog"
+	"sync"
 
 	"github.com/kunding/kunding/internal/campaign"
 	"github.com/kunding/kunding/internal/pipeline"
@@ -17,9 +18,9 @@ func newCampaigns(st store.Store, pl *pipeline.Pipeline, log *slog.Logger) *camp
 
 // wireCampaigns runs the delivery job on every node; its lease lets one
 // node send at a time, and another take over when that node dies.
-func wireCampaigns(ctx context.Context, st store.Store, svc *campaign.Service, holder string) {
+func wireCampaigns(bg *sync.WaitGroup, ctx context.Context, st store.Store, svc *campaign.Service, holder string) {
 	if _, ok := st.(store.CampaignStore); !ok {
 		return
 	}
-	go svc.Run(ctx, holder, make(chan struct{}, 1))
+	bg.Go(func() { svc.Run(ctx, holder, make(chan struct{}, 1)) })
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"sync"
 	"time"
 
 	"github.com/kunding/kunding/internal/cases"
@@ -30,7 +31,7 @@ func newCaseService(st store.Store, cfg Config, log *slog.Logger) *cases.Service
 // escalateEvery, default a minute) on the one node that holds the cases
 // lease, like the pipeline: both are idempotent, so a node that loses the
 // lease midway does no harm.
-func wireCases(ctx context.Context, st store.Store, svc *cases.Service, pl *pipeline.Pipeline, holder string, escalateEvery time.Duration, log *slog.Logger) {
+func wireCases(bg *sync.WaitGroup, ctx context.Context, st store.Store, svc *cases.Service, pl *pipeline.Pipeline, holder string, escalateEvery time.Duration, log *slog.Logger) {
 	if escalateEvery <= 0 {
 		escalateEvery = time.Minute
 	}
@@ -45,7 +46,7 @@ func wireCases(ctx context.Context, st store.Store, svc *cases.Service, pl *pipe
 		default:
 		}
 	}
-	go func() {
+	bg.Go(func() {
 		const ttl = 30 * time.Second
 		tick := time.NewTicker(time.Second)
 		defer tick.Stop()
@@ -97,5 +98,5 @@ func wireCases(ctx context.Context, st store.Store, svc *cases.Service, pl *pipe
 				}
 			}
 		}
-	}()
+	})
 }

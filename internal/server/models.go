@@ -5,6 +5,7 @@ import (
 	"errors"
 	"log/slog"
 	"os"
+	"sync"
 	"time"
 
 	"github.com/kunding/kunding/internal/pipeline"
@@ -18,7 +19,7 @@ const modelsLease = "models"
 // wireScoring keeps predictions current: the pipeline rescores a customer
 // right after a batch that changed their orders, and one node refits the
 // models every refitEvery (0: never) with the settings of the model in use.
-func wireScoring(ctx context.Context, st store.Store, pl *pipeline.Pipeline, refitEvery time.Duration, log *slog.Logger) {
+func wireScoring(bg *sync.WaitGroup, ctx context.Context, st store.Store, pl *pipeline.Pipeline, refitEvery time.Duration, log *slog.Logger) {
 	sc := &scoring.Scorer{Store: st}
 	pl.AfterBatch = func(ctx context.Context, customers []string) {
 		if err := sc.Score(ctx, customers); err != nil && ctx.Err() == nil {
@@ -30,7 +31,7 @@ func wireScoring(ctx context.Context, st store.Store, pl *pipeline.Pipeline, ref
 	}
 	host, _ := os.Hostname()
 	holder := "refit " + host + " " + time.Now().Format(time.RFC3339Nano)
-	go func() {
+	bg.Go(func() {
 		tick := time.NewTicker(time.Minute)
 		defer tick.Stop()
 		for {
@@ -63,5 +64,5 @@ func wireScoring(ctx context.Context, st store.Store, pl *pipeline.Pipeline, ref
 			sc.Forget()
 			st.ReleaseLease(context.Background(), modelsLease, holder)
 		}
-	}()
+	})
 }

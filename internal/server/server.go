@@ -14,6 +14,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus/promhttp"
@@ -105,6 +106,9 @@ type Server struct {
 	closeWriter func()
 	// Journal is the collection API's write-ahead journal (nil when off).
 	Journal *journal.Journal
+	// bg tracks the background jobs (scoring, cases, touchpoints,
+	// campaigns), so that Shutdown closes the store only after them.
+	bg      sync.WaitGroup
 	cancel  context.CancelFunc
 	workers chan struct{}
 	log     *slog.Logger
@@ -231,11 +235,11 @@ func serve(st store.Store, ln net.Listener, cfg Config, log *slog.Logger, m *met
 	}
 	wctx, cancel := context.WithCancel(context.Background())
 	s.cancel = cancel
-	wireScoring(wctx, st, pl, cfg.RefitEvery, log)
+	wireScoring(&s.bg, wctx, st, pl, cfg.RefitEvery, log)
 	s.Cases = caseSvc
-	wireCases(wctx, st, caseSvc, pl, "cases "+host+" "+ln.Addr().String(), cfg.CaseEscalateEvery, log)
-	wireTouchpoints(wctx, st, pl, "touchpoints "+host+" "+ln.Addr().String(), log)
-	wireCampaigns(wctx, st, campaigns, "campaigns "+host+" "+ln.Addr().String())
+	wireCases(&s.bg, wctx, st, caseSvc, pl, "cases "+host+" "+ln.Addr().String(), cfg.CaseEscalateEvery, log)
+	wireTouchpoints(&s.bg, wctx, st, pl, "touchpoints "+host+" "+ln.Addr().String(), log)
+	wireCampaigns(&s.bg, wctx, st, campaigns, "campaigns "+host+" "+ln.Addr().String())
 	go func() {
 		defer close(s.workers)
 		done := make(chan struct{})
@@ -296,6 +300,7 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	s.closeWriter()
 	s.cancel()
 	<-s.workers
+	s.bg.Wait()
 	return errors.Join(err, s.Store.Close())
 }
 

@@ -3,6 +3,7 @@ package server
 import (
 	"context"
 	"log/slog"
+	"sync"
 
 	"github.com/kunding/kunding/internal/pipeline"
 	"github.com/kunding/kunding/internal/store"
@@ -12,7 +13,7 @@ import (
 // wireTouchpoints runs the touchpoint consumer (matching and aggregates,
 // issue 8) on the one node that holds its lease, woken after each
 // pipeline batch.
-func wireTouchpoints(ctx context.Context, st store.Store, pl *pipeline.Pipeline, holder string, log *slog.Logger) {
+func wireTouchpoints(bg *sync.WaitGroup, ctx context.Context, st store.Store, pl *pipeline.Pipeline, holder string, log *slog.Logger) {
 	if _, ok := st.(store.TouchpointStore); !ok {
 		return
 	}
@@ -28,5 +29,5 @@ func wireTouchpoints(ctx context.Context, st store.Store, pl *pipeline.Pipeline,
 		}
 	}
 	c := &touchpoint.Consumer{Service: &touchpoint.Service{Store: st}, Log: log}
-	go c.Run(ctx, holder, wake)
+	bg.Go(func() { c.Run(ctx, holder, wake) })
 }
