@@ -406,6 +406,9 @@ func (m *model) score(sc *scratch) result {
 	for _, v := range sc.vals {
 		sum += v
 	}
+	if m.code == "en" && !m.plain {
+		sum = m.reviewAdjust(sc, sum)
+	}
 	var r result
 	if amplified != "" && sum < 0 {
 		sum -= ampl
@@ -662,13 +665,38 @@ func (m *model) englishRules(sc *scratch, i int, t token, e entry, found bool) (
 			return entry{}, "", false
 		}
 	}
-	if !found && i > 0 && sc.low(i-1) == "too" && sc.clause[i-1] == sc.clause[i] && !enTooOK[w] {
+	if i > 0 && sc.low(i-1) == "too" && sc.clause[i-1] == sc.clause[i] && (!found && !enTooOK[w] || enTooFast[w]) {
 		return entry{v: -1.2}, "too " + w, true
+	}
+	if found && e.v > 0 && i > 0 && enBarely[sc.low(i-1)] {
+		// "barely works", "hardly warms": a complaint, not a weaker praise.
+		return entry{v: -0.8 * e.v}, sc.low(i-1) + " " + w, true
+	}
+	if !found && enFailVerb[w] {
+		// "doesn't fit", "won't turn on", "does not even close properly":
+		// a negated function of a product is a complaint. The valence is
+		// given positive; the negation before it turns it.
+		for k := 1; k <= 3 && i-k >= 0 && sc.clause[i-k] == sc.clause[i]; k++ {
+			if m.negate[sc.low(i-k)] {
+				return entry{v: 2}, "", true
+			}
+		}
+	}
+	if found && w == "support" && (i == 0 || enSupportDesk[sc.low(i-1)] || i+1 < len(sc.items) && enSupportDesk[sc.low(i+1)]) {
+		return entry{}, "", false // "support has not replied": the desk, not backing
 	}
 	return e, "", found
 }
 
 var enLikeSubject = setOf("i we you they people folks he she who i'd we'd you'd would really did do does don't didn't doesn't")
+
+var enTooFast = setOf("easily quickly fast soon")
+
+var enBarely = setOf("barely hardly scarcely")
+
+var enFailVerb = setOf("work works fit fits close closes open opens charge charges seal seals connect connects turn hold holds stay stays last lasts")
+
+var enSupportDesk = setOf("the customer tech technical their app no has have was is were never didn't did team agent staff replied said told closed refused kept ignored")
 
 var enTooOK = setOf("many much few little the a an and or but to of in on at for with it this that i me you we they is was be been")
 

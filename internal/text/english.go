@@ -98,6 +98,14 @@ var enIdioms = map[string]float64{
 	"1 star": -2, "zero stars": -2.5, "cheaply made": -2, "poorly made": -2, "well made": 2, "returned it": -1.2,
 	"sent it back": -1.4, "works fine": 1.0, "works perfectly": 2.2, "never answered": -1.5, "never arrived": -2,
 	"never received": -2, "not as described": -2, "nothing special": -1.0, "as advertised": 1.2,
+	"don't waste your money": -2.5, "dont waste your money": -2.5, "do not waste your money": -2.5,
+	"waste your money": -2.5, "returning it": -1.2, "gone downhill": -1.8, "went downhill": -1.8,
+	"gave up": -1.0, "without warning": -1.0, "no refund": -1.5, "must have": 2.0, "must-have": 2.0,
+	"above and beyond": 2.5, "works like a charm": 2.5, "game changer": 2.2, "worth every penny": 2.5,
+	"worth it": 1.5, "exceeded my expectations": 2.5, "buy again": 1.8, "buy it again": 1.8, "order again": 1.8,
+	"can't recommend this enough": 3, "can't recommend it enough": 3, "cannot recommend this enough": 3,
+	"cannot recommend it enough": 3, "no issues": 1.2, "no problems": 1.2, "is a joke": -2, "was a joke": -2,
+	"customer support": 0, "tech support": 0, "support team": 0,
 }
 
 var vaderIdioms = setOf("x")
@@ -127,4 +135,17 @@ var enExtra = map[string]float64{
 	"unwatchable": -2.5, "overwrought": -1.4, "schmaltzy": -1.3, "hackneyed": -1.6, "derivative": -1.2, "insightful": 1.8,
 	"poignant": 1.4, "subtle": 0.8, "masterful": 2.6, "masterpiece": 3.0, "enjoyable": 2.0, "entertaining": 1.8,
 	"funny": 1.9, "hilarious": 2.5, "flimsy": -1.8, "junk": -2.2, "crap": -2.5, "sharp": 0.8, "disappointing": -2.2, "disappoints": -2.0, "misses": -0.8,
+	// Product reviews: defects, food, apps, and British spellings.
+	"soggy": -1.5, "spilled": -0.8, "typos": -1.0, "squeaks": -0.8, "squeaky": -0.8, "blisters": -1.2,
+	"chipping": -1.0, "chipped": -1.2, "burnt": -1.3, "faded": -0.8, "disconnecting": -1.0, "disconnects": -1.0,
+	"inedible": -2.5, "sagged": -1.2, "sagging": -1.2, "scratched": -1.0, "rattles": -0.8, "leaks": -1.2,
+	"leaking": -1.2, "unusable": -2.2, "buggy": -1.6, "crashes": -1.4, "crashing": -1.4, "crashed": -1.2,
+	"laggy": -1.4, "overpowering": -1.0, "lukewarm": -0.8, "tinny": -1.2, "scratchy": -1.0, "crooked": -1.0,
+	"underwhelming": -1.6, "overheats": -1.6, "overheating": -1.6, "cheap": -0.6, "poorly": -1.5, "ripped": -1.2,
+	"stained": -1.0, "wobbly": -1.2, "wobble": -0.8, "jams": -1.0, "jammed": -1.2, "fragile": -0.8,
+	"mislabeled": -1.5, "rubbish": -2.2, "garbage": -2.2, "pricey": -0.8, "snapped": -1.2, "melted": -1.0,
+	"peeling": -1.0, "frayed": -1.0, "unresponsive": -1.6, "froze": -1.0, "glitchy": -1.6, "glitches": -1.2,
+	"tasty": 2.0, "crispy": 1.0, "spacious": 1.2, "favourite": 2.0, "favourites": 2.0, "flavourful": 1.8,
+	"flavorful": 1.8, "sturdy": 1.3, "durable": 1.3, "comfy": 1.6, "cozy": 1.5, "cosy": 1.5, "intuitive": 1.4,
+	"handy": 1.2,
 }
