@@ -87,7 +87,10 @@ func (a *Analyzer) Analyze(s string) Analysis {
 		sc.prepare(german)
 		rd := german.score(sc)
 		r = rd
-		if math.Abs(re.sum) > math.Abs(rd.sum) {
+		// The evidence before the review rules: a hedged English text
+		// ("Nice design, average performance") is English and neutral; on a
+		// tie (a word of both lexicons) English, whose review rules see more.
+		if math.Abs(re.raw) >= math.Abs(rd.raw) && re.raw != 0 {
 			m, r = english, re
 			sc.prepare(m)
 			m.score(sc) // leave the English clause valences for the aspects

@@ -98,6 +98,7 @@ type scratch struct {
 
 type result struct {
 	sum     float64
+	raw     float64 // sum before the review rules: the evidence when the language is unknown
 	drivers []Driver
 }
 
@@ -406,10 +407,11 @@ func (m *model) score(sc *scratch) result {
 	for _, v := range sc.vals {
 		sum += v
 	}
+	raw := sum
 	if m.code == "en" && !m.plain {
 		sum = m.reviewAdjust(sc, sum)
 	}
-	var r result
+	r := result{raw: raw}
 	if amplified != "" && sum < 0 {
 		sum -= ampl
 		r.drivers = append(r.drivers, Driver{Word: amplified, Weight: math.Round(-ampl/4*1000) / 1000})

@@ -69,3 +69,11 @@ func TestReviewSet(t *testing.T) {
 		t.Errorf("en_reviews_dev: macro-F1 %.3f below 0.85", rep.MacroF1)
 	}
 }
+
+func TestUnknownLanguageHedge(t *testing.T) {
+	// Too short for a language; English and German both know "nice". The
+	// English review rules decide: a hedged verdict is neutral.
+	if a := Analyze("Nice design, average performance."); a.Sentiment != Neutral {
+		t.Errorf("got %s (%v, %v), want neutral", a.Sentiment, a.Score, a.Drivers)
+	}
+}
