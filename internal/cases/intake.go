@@ -76,6 +76,12 @@ func (s *Service) Step(ctx context.Context) (int, error) {
 		if in.Disabled || evs[i].Type != event.Track {
 			continue
 		}
+		// Only these names can open a case or attach an answer: the log's
+		// name column says so without decoding the event (most events are
+		// page views and product views).
+		if name := evs[i].Name; name != EventSurveyAnswered && name != EventFeedbackReceived && !in.IsComplaint(name) {
+			continue
+		}
 		if err := s.intakeOne(ctx, in, &evs[i]); err != nil {
 			return 0, fmt.Errorf("case rules, event %d: %w", evs[i].Seq, err)
 		}
