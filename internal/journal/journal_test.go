@@ -375,3 +375,36 @@ func TestFrameRoundTrip(t *testing.T) {
 		t.Fatalf("validEnd of a damaged frame = %d, %d, %v; want 0, 0, nil", end, n, err)
 	}
 }
+
+// TestCheckpointBeyondSegments: a checkpoint naming a segment that no
+// longer exists (removed by hand) does not stop the start; writing goes on
+// in a fresh segment and is loaded.
+func TestCheckpointBeyondSegments(t *testing.T) {
+	storetest.EachStore(t, func(t *testing.T, st store.Store) {
+		src := source(t, st)
+		dir := t.TempDir()
+		j := open(t, Options{Dir: dir, Store: st})
+		ctx := context.Background()
+		if _, err := j.Append(ctx, recs(src, "p", 3)); err != nil {
+			t.Fatal(err)
+		}
+		if err := j.Sync(ctx); err != nil {
+			t.Fatal(err)
+		}
+		j.Close()
+		if err := writeCheckpoint(dir, Pos{Seg: 7, Off: 100}); err != nil {
+			t.Fatal(err)
+		}
+		j2 := open(t, Options{Dir: dir, Store: st})
+		if _, err := j2.Append(ctx, recs(src, "q", 4)); err != nil {
+			t.Fatal(err)
+		}
+		if err := j2.Sync(ctx); err != nil {
+			t.Fatal(err)
+		}
+		j2.Close()
+		if n := len(logged(t, st)); n != 7 {
+			t.Fatalf("log has %d events, want 7", n)
+		}
+	})
+}

@@ -185,9 +185,15 @@ func (j *Journal) recover() error {
 		pending += frames
 		left = append(left, n)
 	}
+	if len(left) == 0 {
+		// The checkpoint names a segment that is gone (removed by hand):
+		// everything before it was loaded; continue in a fresh one.
+		left = []uint64{max(cp.Seg, segs[len(segs)-1]+1)}
+		cp = Pos{Seg: left[0]}
+	}
 	last := left[len(left)-1]
 	path := filepath.Join(j.opt.Dir, segName(last))
-	f, err := os.OpenFile(path, os.O_RDWR, 0o600)
+	f, err := os.OpenFile(path, os.O_CREATE|os.O_RDWR, 0o600)
 	if err != nil {
 		return fmt.Errorf("journal: %w", err)
 	}
