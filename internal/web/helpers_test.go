@@ -84,6 +84,13 @@ func (a *app) send(key string, events ...map[string]any) int {
 	}
 	io.Copy(io.Discard, resp.Body)
 	resp.Body.Close()
+	// With the journal the events reach the log right behind the answer;
+	// the tests look at the log (the live debugger) next.
+	fctx, cancel := context.WithTimeout(ctx, 15*time.Second)
+	defer cancel()
+	if err := a.Srv.Flush(fctx); err != nil {
+		a.t.Fatalf("journal: %v", err)
+	}
 	return resp.StatusCode
 }
 
