@@ -194,7 +194,7 @@ func (a *API) eraseCustomer(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusBadRequest, fmt.Sprintf(`erasure cannot be undone: confirm it with the body {"confirm": %q}`, id))
 		return
 	}
-	rep, err := gdpr.Erase(r.Context(), a.Store, id, gdpr.EraseOptions{Wait: 10 * time.Second})
+	rep, err := gdpr.Erase(r.Context(), a.Store, id, gdpr.EraseOptions{Wait: 10 * time.Second, Before: a.BeforeErase})
 	if err != nil {
 		a.fail(w, fmt.Errorf("erase customer %s: %w", id, err))
 		return

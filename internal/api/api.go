@@ -5,6 +5,7 @@
 package api
 
 import (
+	"context"
 	_ "embed"
 	"encoding/json"
 	"errors"
@@ -59,6 +60,9 @@ type API struct {
 	// Campaigns runs campaigns and the contact policy (nil: made on demand
 	// on Store, without waking the pipeline or the delivery job).
 	Campaigns *campaign.Service
+	// BeforeErase runs before an erasure (the server waits for its
+	// journal); nil: nothing.
+	BeforeErase func(ctx context.Context) error
 }
 
 // Route is one documented route of the API.

@@ -242,6 +242,9 @@ type EraseOptions struct {
 	// Wait is how long to wait for the pipeline to process the person's
 	// latest events before giving up with store.ErrPending (default 15 s).
 	Wait time.Duration
+	// Before runs first: the server waits for its journal there, so that
+	// events of the person acknowledged just before are erased too.
+	Before func(ctx context.Context) error
 }
 
 // Erase deletes the customer id (or the customer it was merged into), every
@@ -256,6 +259,14 @@ func Erase(ctx context.Context, st store.Store, id string, opt EraseOptions) (st
 		opt.Wait = 15 * time.Second
 	}
 	deadline := time.Now().Add(opt.Wait)
+	if opt.Before != nil {
+		bctx, cancel := context.WithDeadline(ctx, deadline)
+		err := opt.Before(bctx)
+		cancel()
+		if err != nil {
+			return store.ErasureReport{}, fmt.Errorf("%w: events acknowledged before the erasure are not all in the log yet (%v)", store.ErrPending, err)
+		}
+	}
 	req := store.Erasure{CustomerID: id, Pending: Pending, Mentions: Mentions, Reprofile: Reprofile}
 	for {
 		rep, err := st.EraseCustomer(ctx, req)

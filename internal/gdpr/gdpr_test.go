@@ -177,8 +177,23 @@ func erasureLeavesNoTrace(t *testing.T, st store.Store) {
 		}
 	}
 
-	// Erase through the merged-away id: the whole person goes.
-	rep, err := gdpr.Erase(ctx, st, anonCustomer, gdpr.EraseOptions{})
+	// The server's journal is waited for first: if it cannot be, the
+	// erasure is refused and nothing changes.
+	if _, err := gdpr.Erase(ctx, st, erika, gdpr.EraseOptions{Wait: 300 * time.Millisecond,
+		Before: func(context.Context) error { return errors.New("journal not loaded") }}); !errors.Is(err, store.ErrPending) {
+		t.Fatalf("erase while the journal cannot be loaded: %v", err)
+	}
+	if _, err := st.Customer(ctx, erika); err != nil {
+		t.Fatalf("a refused erasure changed something: %v", err)
+	}
+
+	// Erase through the merged-away id: the whole person goes (after the
+	// Before step ran).
+	ran := false
+	rep, err := gdpr.Erase(ctx, st, anonCustomer, gdpr.EraseOptions{Before: func(context.Context) error { ran = true; return nil }})
+	if !ran {
+		t.Fatal("Before did not run")
+	}
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -195,7 +195,16 @@ func serve(st store.Store, ln net.Listener, cfg Config, log *slog.Logger, m *met
 	intake, poller := feedbackIntake(st, pl, "feeds "+host+" "+ln.Addr().String(), log)
 	// Survey answers are appended by the survey service; it wakes the pipeline.
 	surveys := &survey.Service{Store: st, Wake: pl.Wake}
-	ap2 := &api.API{Store: st, Log: log, OnKeysChanged: coll.ForgetKeys, Auth: authSvc, Surveys: surveys, Feedback: intake, Feeds: poller}
+	// An erasure first waits for the journal, so that the person's events
+	// acknowledged just before it are in the log and erased with it.
+	beforeErase := func(ctx context.Context) error {
+		if jn == nil {
+			return nil
+		}
+		return jn.Sync(ctx)
+	}
+	ap2 := &api.API{Store: st, Log: log, OnKeysChanged: coll.ForgetKeys, Auth: authSvc, Surveys: surveys, Feedback: intake, Feeds: poller,
+		BeforeErase: beforeErase}
 
 	caseSvc := newCaseService(st, cfg, log)
 	wireFollowUp(caseSvc, surveys, log)
@@ -223,7 +232,7 @@ func serve(st store.Store, ln net.Listener, cfg Config, log *slog.Logger, m *met
 	mux.Handle("GET /metrics", authSvc.APIAuth(auth.RequirePermission(auth.PermRead)(promhttp.HandlerFor(m.Registry, promhttp.HandlerOpts{}))))
 	// The web app takes every path the routes above leave: / and its pages.
 	mux.Handle("/", web.MustNew(web.Config{Store: st, Auth: authSvc, Log: log, OnKeysChanged: coll.ForgetKeys, Surveys: surveys, Feeds: poller,
-		Cases: caseSvc, Webhooks: hooks, Campaigns: campaigns}))
+		Cases: caseSvc, Webhooks: hooks, Campaigns: campaigns, BeforeErase: beforeErase}))
 
 	s := &Server{Store: st, Metrics: m, Pipeline: pl, Auth: authSvc, Addr: ln.Addr().String(), closeWriter: closeWriter, Journal: jn, log: log, workers: make(chan struct{})}
 	s.http = &http.Server{

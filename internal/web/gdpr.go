@@ -47,7 +47,7 @@ func (h *Handler) eraseCustomer(w http.ResponseWriter, r *http.Request) {
 		h.renderCustomer(w, r, http.StatusBadRequest, l.T("gdpr.errConfirm", id))
 		return
 	}
-	rep, err := gdpr.Erase(r.Context(), h.cfg.Store, id, gdpr.EraseOptions{Wait: 10 * time.Second})
+	rep, err := gdpr.Erase(r.Context(), h.cfg.Store, id, gdpr.EraseOptions{Wait: 10 * time.Second, Before: h.cfg.BeforeErase})
 	if err != nil {
 		h.fail(w, r, err)
 		return

@@ -7,6 +7,7 @@ package web
 
 import (
 	"bytes"
+	"context"
 	"crypto/sha256"
 	"embed"
 	"encoding/hex"
@@ -43,6 +44,9 @@ type Config struct {
 	// OnKeysChanged drops caches of write keys after a rotation
 	// (collect.Collector.ForgetKeys), so that an old key stops working at once.
 	OnKeysChanged func()
+	// BeforeErase runs before an erasure (the server waits for its
+	// journal); nil: nothing.
+	BeforeErase func(ctx context.Context) error
 	// Surveys runs surveys (nil: made on demand on Store).
 	Surveys *survey.Service
 	// Location is the time zone times are shown in (default: the server's).
