@@ -187,6 +187,12 @@ func (h *Handler) renderCustomer(w http.ResponseWriter, r *http.Request, code in
 	d := customerData{page: p, C: c, MergedFrom: r.URL.Query().Get("merged_from"), EraseError: eraseErr}
 	d.Figures = h.figures(p.L, &prof, &c)
 	d.Traits, d.Consent = traitRows(p.L, c.Traits)
+	if len(prof.Consent) > 0 {
+		// The consent model (latest decision per purpose, from traits and
+		// from PUT /api/customers/{id}/consent) is what the contact policy
+		// uses: show it rather than the raw traits.
+		d.Consent = consentRows(p.L, prof.Consent)
+	}
 	for _, id := range c.Identities {
 		d.Identities = append(d.Identities, kv{idKindName(p.L, id.Kind), id.Value})
 	}
@@ -263,8 +269,8 @@ func idKindName(l i18n.Lang, kind string) string {
 	return kind
 }
 
-// consentTraits are the traits shown as consent until consent per purpose
-// has its own model.
+// consentTraits are the traits shown as consent for a customer whose
+// profile has no consent model yet.
 var consentTraits = map[string]bool{"consent": true, "consents": true}
 
 // traitRows lists traits sorted, and consent traits apart, flattened one
@@ -296,6 +302,38 @@ func traitRows(l i18n.Lang, traits map[string]json.RawMessage) (rows, consent []
 		consent = append(consent, kv{k, showJSON(l, v)})
 	}
 	return rows, consent
+}
+
+// consentRows shows the latest decision per purpose: yes or no, and when
+// (and where) it was given.
+func consentRows(l i18n.Lang, cs map[string]profile.Consent) []kv {
+	purposes := make([]string, 0, len(cs))
+	for k := range cs {
+		purposes = append(purposes, k)
+	}
+	sort.Strings(purposes)
+	out := make([]kv, 0, len(cs))
+	for _, k := range purposes {
+		c := cs[k]
+		v := l.T("no")
+		if c.Granted {
+			v = l.T("yes")
+		}
+		var when []string
+		if !c.At.IsZero() {
+			when = append(when, c.At.UTC().Format("2006-01-02"))
+		}
+		// "<type> event" is the default source of consent from traits:
+		// the date says enough; a source given through the API is shown.
+		if c.Source != "" && !strings.HasSuffix(c.Source, " event") {
+			when = append(when, c.Source)
+		}
+		if len(when) > 0 {
+			v += " (" + strings.Join(when, ", ") + ")"
+		}
+		out = append(out, kv{k, v})
+	}
+	return out
 }
 
 // showJSON renders a JSON value for people: strings bare, booleans as

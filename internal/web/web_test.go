@@ -152,7 +152,8 @@ func TestSearchAndCustomer360(t *testing.T) {
 			"<h1>Anna Schmidt</h1>", "anna@example.de",
 			// identities, traits and consent
 			"User id", "C-1001", "Anonymous id", "dev-anna", "Köln",
-			`<dt>email</dt><dd>yes</dd>`, `<dt>phone</dt><dd>no</dd>`,
+			// consent per purpose with the date of the decision
+			`<dt>email</dt><dd>yes (20`, `<dt>phone</dt><dd>no (20`,
 			// figures: three orders, revenue, RFM
 			"<dt>Orders</dt><dd>3</dd>", "EUR 215.40", "Recency", "Frequency", "Monetary", "71.80",
 			// predictions of the purchase model
