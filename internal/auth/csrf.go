@@ -3,13 +3,13 @@ package auth
 import (
 	"context"
 	"crypto/hmac"
-	"crypto/rand"
 	"crypto/sha256"
 	"encoding/base64"
-	"encoding/hex"
 	"errors"
 	"net/http"
 	"strings"
+
+	"github.com/kunding/kunding/internal/store"
 )
 
 // CSRFField and CSRFHeader carry the CSRF token of a form or a script.
@@ -28,20 +28,9 @@ func (s *Service) csrfSecret(ctx context.Context) ([]byte, error) {
 	if s.csrfKey != nil {
 		return s.csrfKey, nil
 	}
-	var b [32]byte
-	if _, err := rand.Read(b[:]); err != nil {
-		return nil, err
-	}
-	if _, err := s.Store.SetSettingIfAbsent(ctx, csrfSecretSetting, hex.EncodeToString(b[:])); err != nil {
-		return nil, err
-	}
-	v, err := s.Store.Setting(ctx, csrfSecretSetting)
+	key, err := store.SharedSecret(ctx, s.Store, csrfSecretSetting)
 	if err != nil {
 		return nil, err
-	}
-	key, err := hex.DecodeString(v)
-	if err != nil || len(key) < 16 {
-		return nil, errors.New("setting csrf_secret is damaged; delete it to make a new one")
 	}
 	s.csrfKey = key
 	return key, nil

@@ -10,6 +10,8 @@ import (
 	"encoding/json"
 	"errors"
 	"strings"
+
+	"github.com/kunding/kunding/internal/store"
 	"time"
 )
 
@@ -58,20 +60,9 @@ func (s *Service) secret(ctx context.Context) ([]byte, error) {
 	if s.key != nil {
 		return s.key, nil
 	}
-	var b [32]byte
-	if _, err := rand.Read(b[:]); err != nil {
-		return nil, err
-	}
-	if _, err := s.Store.SetSettingIfAbsent(ctx, tokenSecretSetting, hex.EncodeToString(b[:])); err != nil {
-		return nil, err
-	}
-	v, err := s.Store.Setting(ctx, tokenSecretSetting)
+	key, err := store.SharedSecret(ctx, s.Store, tokenSecretSetting)
 	if err != nil {
 		return nil, err
-	}
-	key, err := hex.DecodeString(v)
-	if err != nil || len(key) < 16 {
-		return nil, errors.New("setting survey_token_secret is damaged; delete it to make a new one (existing links stop working)")
 	}
 	s.key = key
 	return key, nil
