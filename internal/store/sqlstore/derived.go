@@ -86,7 +86,8 @@ func (t *tx) Lookup(ids []store.Identifier) (map[store.Identifier]string, error)
 }
 
 // forIn runs query (with "IN (%s)" for the list) for the values in chunks of
-// the fixed shapes, calling scan for every row.
+// the fixed shapes, calling scan for every row; in t's transaction, or on
+// the read pool when t has none.
 func (t *tx) forIn(query string, vals []string, scan func(rows *sql.Rows) error) error {
 	start := 0
 	for _, n := range shapes(len(vals)) {
@@ -95,7 +96,14 @@ func (t *tx) forIn(query string, vals []string, scan func(rows *sql.Rows) error)
 			args[i] = v
 		}
 		start += n
-		rows, err := t.c.txQuery(t.ctx, t.tx, fmt.Sprintf(query, placeholders(n, 1)), args...)
+		q := fmt.Sprintf(query, placeholders(n, 1))
+		var rows *sql.Rows
+		var err error
+		if t.tx != nil {
+			rows, err = t.c.txQuery(t.ctx, t.tx, q, args...)
+		} else {
+			rows, err = t.c.query(t.ctx, q, args...)
+		}
 		if err != nil {
 			return err
 		}

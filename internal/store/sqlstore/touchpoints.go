@@ -211,7 +211,7 @@ func (s *Store) TouchpointAggRange(ctx context.Context, segment string, grain in
 func (s *Store) TouchpointContacts(ctx context.Context, customerIDs []string) ([]store.TouchpointContact, error) {
 	var out []store.TouchpointContact
 	t := &tx{ctx: ctx, c: s.rs}
-	err := t.forInDB(s.r, `SELECT customer_id, touchpoint, day, converted, segments FROM touchpoint_contacts WHERE customer_id IN (%s)`, customerIDs,
+	err := t.forIn(`SELECT customer_id, touchpoint, day, converted, segments FROM touchpoint_contacts WHERE customer_id IN (%s)`, customerIDs,
 		func(rows *sql.Rows) error {
 			var c store.TouchpointContact
 			var conv int64
@@ -223,32 +223,6 @@ func (s *Store) TouchpointContacts(ctx context.Context, customerIDs []string) ([
 			return nil
 		})
 	return out, s.wrap(err)
-}
-
-// forInDB is forIn on a pool instead of a transaction.
-func (t *tx) forInDB(db *sql.DB, query string, vals []string, scan func(rows *sql.Rows) error) error {
-	start := 0
-	for _, n := range shapes(len(vals)) {
-		args := make([]any, n)
-		for i, v := range vals[start : start+n] {
-			args[i] = v
-		}
-		start += n
-		rows, err := t.c.query(t.ctx, fmt.Sprintf(query, placeholders(n, 1)), args...)
-		if err != nil {
-			return err
-		}
-		for rows.Next() {
-			if err := scan(rows); err != nil {
-				rows.Close()
-				return err
-			}
-		}
-		if err := rows.Close(); err != nil {
-			return err
-		}
-	}
-	return nil
 }
 
 func (s *Store) TouchpointAnswers(ctx context.Context, segment string, from, to int64) ([]store.TouchpointAnswer, error) {
@@ -277,7 +251,7 @@ func (s *Store) TouchpointAnswers(ctx context.Context, segment string, from, to 
 func (s *Store) TouchpointAnswersOf(ctx context.Context, customerIDs []string, fromDay int64) ([]store.TouchpointAnswer, error) {
 	var out []store.TouchpointAnswer
 	t := &tx{ctx: ctx, c: s.rs}
-	err := t.forInDB(s.r, `SELECT seq, touchpoint, customer_id, day, score, segments FROM touchpoint_answers WHERE customer_id IN (%s) AND day >= `+
+	err := t.forIn(`SELECT seq, touchpoint, customer_id, day, score, segments FROM touchpoint_answers WHERE customer_id IN (%s) AND day >= `+
 		fmt.Sprint(fromDay), customerIDs, func(rows *sql.Rows) error {
 		var a store.TouchpointAnswer
 		if err := rows.Scan(&a.Seq, &a.Touchpoint, &a.CustomerID, &a.Day, &a.Score, &a.Segments); err != nil {
@@ -412,7 +386,7 @@ func (s *Store) TouchpointOf(ctx context.Context, seqs []int64) (map[int64]strin
 		vals[i] = fmt.Sprint(q)
 	}
 	t := &tx{ctx: ctx, c: s.rs}
-	err := t.forInDB(s.r, `SELECT seq, touchpoint FROM touchpoint_matches WHERE seq IN (%s)`, vals, func(rows *sql.Rows) error {
+	err := t.forIn(`SELECT seq, touchpoint FROM touchpoint_matches WHERE seq IN (%s)`, vals, func(rows *sql.Rows) error {
 		var q int64
 		var tp string
 		if err := rows.Scan(&q, &tp); err != nil {
@@ -474,7 +448,7 @@ func (s *Store) TouchpointCustomers(ctx context.Context, ids []store.Identifier)
 func (s *Store) TouchpointProfiles(ctx context.Context, customerIDs []string) (map[string]store.TouchpointProfile, error) {
 	out := make(map[string]store.TouchpointProfile, len(customerIDs))
 	t := &tx{ctx: ctx, c: s.rs}
-	err := t.forInDB(s.r, `SELECT `+profileCols+` FROM profiles WHERE customer_id IN (%s)`, customerIDs, func(rows *sql.Rows) error {
+	err := t.forIn(`SELECT `+profileCols+` FROM profiles WHERE customer_id IN (%s)`, customerIDs, func(rows *sql.Rows) error {
 		p, err := scanProfile(rows)
 		if err != nil {
 			return err
