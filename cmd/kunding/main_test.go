@@ -51,6 +51,10 @@ func TestCLI(t *testing.T) {
 	if code != 1 || !strings.Contains(errs, "KUNDING_FSYNC") {
 		t.Fatalf("bad env value: %d %s", code, errs)
 	}
+	code, _, errs = runCLI(t, "serve", "--addr", "127.0.0.1:0", "--fsync=true", "--journal", "maybe")
+	if code != 1 || !strings.Contains(errs, `--journal "maybe": use auto, on or off`) {
+		t.Fatalf("bad --journal: %d %s", code, errs)
+	}
 	code, out, errs = runCLI(t, "rebuild")
 	if code != 0 || !strings.Contains(out, "replayed 0 events") {
 		t.Fatalf("rebuild: %d %s %s", code, out, errs)

@@ -191,6 +191,19 @@ func (s *Service) SetConfig(ctx context.Context, key string, raw []byte, version
 	if err := v.validate(); err != nil {
 		return 0, err
 	}
+	if in, ok := v.(*IntakeConfig); ok && in.FollowUpSurveyID != "" {
+		// A follow-up survey that does not exist would only show up as a
+		// log line when a case is solved: refuse it now.
+		ss, ok := s.Store.(store.SurveyStore)
+		if !ok {
+			return 0, invalidf("followUpSurveyId: this store keeps no surveys")
+		}
+		if _, err := ss.SurveyByID(ctx, in.FollowUpSurveyID); errors.Is(err, store.ErrNotFound) {
+			return 0, invalidf("followUpSurveyId %q: no such survey", in.FollowUpSurveyID)
+		} else if err != nil {
+			return 0, err
+		}
+	}
 	norm, err := json.Marshal(v)
 	if err != nil {
 		return 0, err

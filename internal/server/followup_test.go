@@ -3,6 +3,7 @@ package server_test
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"net/http"
 	"regexp"
 	"strings"
@@ -45,8 +46,17 @@ func TestSolvedCaseAsksFollowUpSurvey(t *testing.T) {
 				t.Fatal(err)
 			}
 			in := *cfg.(*cases.IntakeConfig)
-			in.FollowUpSurveyID = v.ID
+			// A survey that does not exist is refused, and nothing changes.
+			in.FollowUpSurveyID = "srv_nonexistent"
 			raw, _ := json.Marshal(in)
+			if _, err := srv.Cases.SetConfig(ctx, cases.ConfigIntake, raw, ver); !errors.Is(err, cases.ErrInvalid) {
+				t.Fatalf("follow-up survey that does not exist: %v, want ErrInvalid", err)
+			}
+			if _, ver2, _ := srv.Cases.Config(ctx, cases.ConfigIntake); ver2 != ver {
+				t.Fatalf("a refused configuration changed the version %d -> %d", ver, ver2)
+			}
+			in.FollowUpSurveyID = v.ID
+			raw, _ = json.Marshal(in)
 			if _, err := srv.Cases.SetConfig(ctx, cases.ConfigIntake, raw, ver); err != nil {
 				t.Fatal(err)
 			}
