@@ -23,8 +23,17 @@ type batchWire struct {
 }
 
 // DecodeBatch checks the shape of a batch body: a JSON object with an array
-// "batch" of at most MaxBatchEvents objects.
+// "batch" of at most MaxBatchEvents objects. The items may share memory
+// with raw.
 func DecodeBatch(raw []byte, receivedAt time.Time) (Batch, error) {
+	if b, ok := decodeBatchFast(raw, receivedAt); ok {
+		return b, nil
+	}
+	return decodeBatchSlow(raw, receivedAt)
+}
+
+// decodeBatchSlow is DecodeBatch with encoding/json (see parseSlow).
+func decodeBatchSlow(raw []byte, receivedAt time.Time) (Batch, error) {
 	var b Batch
 	var w batchWire
 	if err := strictUnmarshal(raw, &w); err != nil {

@@ -158,7 +158,18 @@ func fieldErr(field, format string, args ...any) error {
 // Parse decodes and validates one event. typ, when not empty, is the type the
 // endpoint implies (/v1/track) and wins over the body. env carries the
 // request-level values. newID makes a messageId when the client sent none.
+// The object fields of the event (properties, traits, context) may share
+// memory with raw.
 func Parse(raw []byte, typ string, env Envelope, newID func() string) (Event, error) {
+	if ev, ok := parseFast(raw, typ, env, newID); ok {
+		return ev, nil
+	}
+	return parseSlow(raw, typ, env, newID)
+}
+
+// parseSlow is Parse with encoding/json: the reference for parseFast and
+// the path of every event the fast one declines (and so of every error).
+func parseSlow(raw []byte, typ string, env Envelope, newID func() string) (Event, error) {
 	var ev Event
 	if len(raw) > MaxEventBytes {
 		return ev, fieldErr("", "event is %d bytes, the limit is %d", len(raw), MaxEventBytes)
@@ -261,8 +272,6 @@ func Parse(raw []byte, typ string, env Envelope, newID func() string) (Event, er
 		}
 	}
 
-	// Clock skew: the client's own time of the call, corrected by how far
-	// the client clock is off (sentAt against our receivedAt), as Segment does.
 	ev.ReceivedAt = env.ReceivedAt.UTC()
 	var clientTime *time.Time
 	if w.OriginalTimestamp != nil {
@@ -286,6 +295,17 @@ func Parse(raw []byte, typ string, env Envelope, newID func() string) (Event, er
 		}
 		sentAt = &t
 	}
+	setTimes(&ev, clientTime, sentAt)
+	if ev.MessageID == "" {
+		ev.MessageID = newID()
+	}
+	return ev, nil
+}
+
+// setTimes sets the event time: the client's own time of the call,
+// corrected by how far the client clock is off (sentAt against our
+// receivedAt), as Segment does.
+func setTimes(ev *Event, clientTime, sentAt *time.Time) {
 	ev.SentAt = sentAt
 	ev.OriginalTimestamp = clientTime
 	switch {
@@ -297,11 +317,6 @@ func Parse(raw []byte, typ string, env Envelope, newID func() string) (Event, er
 		ev.Timestamp = ev.ReceivedAt
 	}
 	ev.Timestamp = ev.Timestamp.UTC().Truncate(time.Millisecond)
-
-	if ev.MessageID == "" {
-		ev.MessageID = newID()
-	}
-	return ev, nil
 }
 
 // WriteKeyOf returns the writeKey field of a single event body, if any.

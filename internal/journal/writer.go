@@ -116,7 +116,9 @@ func Open(opt Options) (*Journal, error) {
 	}
 	j := &Journal{opt: opt, log: log, reqs: make(chan *writeReq, opt.Queue), lock: lock,
 		changed: make(chan struct{}), writerOut: make(chan struct{}), loaderOut: make(chan struct{}),
-		stopLoad: make(chan struct{})}
+		stopLoad: make(chan struct{}),
+		// A group of a few dozen batches fits without growing.
+		buf: make([]byte, 0, 4<<20)}
 	if err := j.recover(); err != nil {
 		lock.Close()
 		return nil, err

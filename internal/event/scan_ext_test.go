@@ -1,0 +1,66 @@
+package event_test
+
+import (
+	"bytes"
+	"testing"
+	"time"
+
+	"github.com/kunding/kunding/internal/bench"
+	"github.com/kunding/kunding/internal/event"
+)
+
+// TestFastPathTaken: the events SDKs really send take the fast path (else
+// the fuzz test above would pass without testing anything), and give what
+// encoding/json gives.
+func TestFastPathTaken(t *testing.T) {
+	recv := time.Date(2026, 5, 6, 12, 0, 0, 0, time.UTC)
+	body := bench.NewGenerator(7, 50, "t").Batch(nil, 300, recv.Add(-time.Second))
+	// analytics-go puts its library into a batch-level context.
+	body = append(body[:len(body)-1], `,"context":{"library":{"name":"analytics-go","version":"3.3.0"},"extra":1}}`...)
+	fb, ok := event.DecodeBatchFast(body, recv)
+	if !ok {
+		t.Fatalf("a generated batch declined by the fast path")
+	}
+	sb, err := event.DecodeBatchSlow(body, recv)
+	if err != nil || len(sb.Items) != 300 || len(fb.Items) != 300 {
+		t.Fatalf("slow: %d items, %v; fast %d items", len(sb.Items), err, len(fb.Items))
+	}
+	id := func() string { return "generated" }
+	for i, it := range fb.Items {
+		fast, ok := event.ParseFast(it, "", fb.Envelope, id)
+		if !ok {
+			t.Fatalf("event %d declined by the fast path: %s", i, it)
+		}
+		slow, err := event.ParseSlow(sb.Items[i], "", sb.Envelope, id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		event.SameEvent(t, fast, slow)
+		if !bytes.Contains(fast.Context, []byte(`"extra":1`)) {
+			t.Fatalf("batch context not merged: %s", fast.Context)
+		}
+	}
+	taken := 0
+	for _, s := range event.SeedEvents {
+		if _, ok := event.ParseFast([]byte(s), "", event.Envelope{ReceivedAt: recv}, id); ok {
+			taken++
+		}
+	}
+	if taken < 8 {
+		t.Fatalf("only %d of the seed events took the fast path", taken)
+	}
+	// What must decline: each is decided (and its error worded) by encoding/json.
+	for _, s := range []string{
+		`{"type":"track","UserId":"u","event":"x"}`,              // another letter case
+		`{"type":"track","userId":"u","userId":"v","event":"x"}`, // duplicate
+		`{"type":"track","userId":"u\n","event":"x"}`,            // escape in an id
+		`{"type":"track","userId":"u","event":"x","properties":{"a":"\u0000"}}`,
+		"{\"type\":\"track\",\"userId\":\"u\",\"event\":\"\xff\"}",
+		`{"type":"track","userId":"u","event":"x"} x`,
+		`{"type":"track","userId":"u","event":"x","timestamp":"yesterday"}`,
+	} {
+		if _, ok := event.ParseFast([]byte(s), "", event.Envelope{ReceivedAt: recv}, id); ok {
+			t.Errorf("fast path took %s", s)
+		}
+	}
+}
