@@ -152,8 +152,8 @@ func score(f *float64) string { return strconv.FormatFloat(*f, 'f', -1, 64) }
 
 func (s *Service) intakeOne(ctx context.Context, in *IntakeConfig, se *store.StoredEvent) error {
 	ctx = audit.WithActor(ctx, audit.SystemActor)
-	var ev event.Event
-	if err := json.Unmarshal(se.Body, &ev); err != nil {
+	ev, err := event.Decode(se.Body)
+	if err != nil {
 		return nil // the log holds validated events; an undecodable one opens nothing
 	}
 	var p props
@@ -292,7 +292,7 @@ func (s *Service) intakeOne(ctx context.Context, in *IntakeConfig, se *store.Sto
 			n.Contact = ids[0].Kind + ":" + ids[0].Value
 		}
 	}
-	_, err := s.Create(ctx, n)
+	_, err = s.Create(ctx, n)
 	if errors.Is(err, store.ErrConflict) {
 		return nil // opened before (a replay)
 	}

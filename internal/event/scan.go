@@ -709,3 +709,82 @@ func (s *scanner) items(out *[]json.RawMessage) bool {
 		s.i++
 	}
 }
+
+var storedKeys = []string{"type", "messageId", "userId", "anonymousId", "previousId", "groupId",
+	"event", "name", "category", "properties", "traits", "context", "integrations",
+	"timestamp", "originalTimestamp", "sentAt", "receivedAt"}
+
+// Decode reads an event as the log stores it (AppendJSON's encoding), as
+// json.Unmarshal into an Event would. The readers of the log (pipeline,
+// touchpoints, cases) decode every event; the object fields share memory
+// with body.
+func Decode(body []byte) (Event, error) {
+	if ev, ok := decodeFast(body); ok {
+		return ev, nil
+	}
+	var ev Event
+	err := json.Unmarshal(body, &ev)
+	return ev, err
+}
+
+func decodeFast(body []byte) (ev Event, ok bool) {
+	var f [17]field
+	s := scanner{b: body}
+	if !s.members(func(key []byte) bool {
+		val, ok := s.next()
+		if !ok {
+			return false
+		}
+		for i, k := range storedKeys {
+			if k == string(key) {
+				return f[i].fill(val)
+			}
+		}
+		return unknown(key, storedKeys)
+	}) {
+		return ev, false
+	}
+	s.ws()
+	if s.i != len(body) {
+		return ev, false
+	}
+	strs := [9]*string{&ev.Type, &ev.MessageID, &ev.UserID, &ev.AnonymousID, &ev.PreviousID, &ev.GroupID, &ev.Event, &ev.Name, &ev.Category}
+	for i, p := range strs {
+		// null leaves a string field as it is, as encoding/json does.
+		if f[i].set && !f[i].null {
+			if f[i].kind != '"' {
+				return ev, false
+			}
+			*p = f[i].str
+		}
+	}
+	raws := [4]*json.RawMessage{&ev.Properties, &ev.Traits, &ev.Context, &ev.Integrations}
+	for i, p := range raws {
+		if f[9+i].set {
+			*p = f[9+i].raw
+		}
+	}
+	times := [4]*time.Time{&ev.Timestamp, nil, nil, &ev.ReceivedAt}
+	for i := range times {
+		fi := &f[13+i]
+		if !fi.set || fi.null {
+			continue
+		}
+		if fi.kind != '"' {
+			return ev, false
+		}
+		var t time.Time
+		if t.UnmarshalText([]byte(fi.str)) != nil {
+			return ev, false
+		}
+		switch i {
+		case 1:
+			ev.OriginalTimestamp = &t
+		case 2:
+			ev.SentAt = &t
+		default:
+			*times[i] = t
+		}
+	}
+	return ev, true
+}

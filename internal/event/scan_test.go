@@ -99,3 +99,50 @@ var (
 	SameEvent       = sameEvent
 	SeedEvents      = seedEvents
 )
+
+// FuzzDecode: Decode reads a stored event as json.Unmarshal does, and the
+// events AppendJSON writes take the fast path.
+func FuzzDecode(f *testing.F) {
+	for _, s := range seedEvents {
+		f.Add([]byte(s))
+		if ev, err := parseSlow([]byte(s), "", Envelope{ReceivedAt: time.Date(2026, 5, 6, 12, 0, 0, 0, time.UTC)}, func() string { return "g" }); err == nil {
+			b, _ := ev.AppendJSON(nil)
+			f.Add(b)
+		}
+	}
+	f.Add([]byte(`{"type":null,"timestamp":"2024-03-01T10:00:00+02:00","receivedAt":null,"properties":null}`))
+	f.Fuzz(func(t *testing.T, body []byte) {
+		fast, ok := decodeFast(body)
+		var slow Event
+		err := json.Unmarshal(body, &slow)
+		if ok {
+			if err != nil {
+				t.Fatalf("fast decode accepted what encoding/json refuses (%v): %q", err, body)
+			}
+			if !reflect.DeepEqual(fast, slow) {
+				t.Fatalf("fast %+v\nslow %+v", fast, slow)
+			}
+		}
+		// What AppendJSON writes of an accepted event is always decoded fast.
+		ev, perr := parseSlow(body, "", Envelope{ReceivedAt: time.Date(2026, 5, 6, 12, 0, 0, 0, time.UTC)}, func() string { return "g" })
+		if perr != nil {
+			return
+		}
+		stored, err := ev.AppendJSON(nil)
+		if err != nil {
+			return
+		}
+		back, ok := decodeFast(stored)
+		if !ok {
+			if bytes.IndexByte(stored, '\\') < 0 {
+				t.Fatalf("stored event without escapes declined: %s", stored)
+			}
+			return
+		}
+		var want Event
+		json.Unmarshal(stored, &want)
+		if !reflect.DeepEqual(back, want) {
+			t.Fatalf("stored event decoded as %+v, want %+v", back, want)
+		}
+	})
+}

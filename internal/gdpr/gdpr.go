@@ -357,8 +357,8 @@ func Reprofile(customerID string, evs []store.StoredEvent) (*profile.Profile, er
 	p := profile.New(customerID)
 	n := 0
 	for _, se := range evs {
-		var ev event.Event
-		if json.Unmarshal(se.Body, &ev) != nil {
+		ev, err := event.Decode(se.Body)
+		if err != nil {
 			continue // the pipeline skips what does not decode, too
 		}
 		var order *profile.OrderOf

@@ -85,7 +85,8 @@ func (p *Pipeline) Step(ctx context.Context) (int, error) {
 	for i := range evs {
 		var it item
 		it.seq = evs[i].Seq
-		if err := json.Unmarshal(evs[i].Body, &it.ev); err != nil {
+		var err error
+		if it.ev, err = event.Decode(evs[i].Body); err != nil {
 			// The log only holds validated events; a body that no longer
 			// decodes is skipped rather than blocking every later event.
 			p.Log.Error("pipeline: undecodable event skipped", "seq", evs[i].Seq, "err", err)

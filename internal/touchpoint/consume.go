@@ -2,7 +2,6 @@ package touchpoint
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -174,8 +173,8 @@ func (c *Consumer) Step(ctx context.Context) (int, error) {
 			break
 		}
 		last = evs[i].Seq
-		var ev event.Event
-		if err := json.Unmarshal(evs[i].Body, &ev); err != nil {
+		ev, err := event.Decode(evs[i].Body)
+		if err != nil {
 			continue // the pipeline skipped it too
 		}
 		items = append(items, item{seq: evs[i].Seq, src: evs[i].SourceID, ev: ev})
