@@ -158,8 +158,6 @@ func fieldErr(field, format string, args ...any) error {
 // Parse decodes and validates one event. typ, when not empty, is the type the
 // endpoint implies (/v1/track) and wins over the body. env carries the
 // request-level values. newID makes a messageId when the client sent none.
-// The object fields of the event (properties, traits, context) may share
-// memory with raw.
 func Parse(raw []byte, typ string, env Envelope, newID func() string) (Event, error) {
 	if ev, ok := parseFast(raw, typ, env, newID); ok {
 		return ev, nil

@@ -539,7 +539,30 @@ func parseFast(raw []byte, typ string, env Envelope, newID func() string) (ev Ev
 	if ev.MessageID == "" {
 		ev.MessageID = newID()
 	}
+	own(&ev)
 	return ev, true
+}
+
+// own copies the object fields of an event out of the input they were
+// sliced from: callers reuse their buffers (the importer's line buffer,
+// a generator's scratch), and an event must not change under them.
+func own(ev *Event) {
+	raws := [4]*json.RawMessage{&ev.Properties, &ev.Traits, &ev.Context, &ev.Integrations}
+	n := 0
+	for _, p := range raws {
+		n += len(*p)
+	}
+	if n == 0 {
+		return
+	}
+	buf := make([]byte, 0, n)
+	for _, p := range raws {
+		if *p != nil {
+			start := len(buf)
+			buf = append(buf, *p...)
+			*p = buf[start:len(buf):len(buf)]
+		}
+	}
 }
 
 // mergeFast is mergeObjects without maps: the members of outer whose keys
@@ -716,8 +739,7 @@ var storedKeys = []string{"type", "messageId", "userId", "anonymousId", "previou
 
 // Decode reads an event as the log stores it (AppendJSON's encoding), as
 // json.Unmarshal into an Event would. The readers of the log (pipeline,
-// touchpoints, cases) decode every event; the object fields share memory
-// with body.
+// touchpoints, cases) decode every event.
 func Decode(body []byte) (Event, error) {
 	if ev, ok := decodeFast(body); ok {
 		return ev, nil
@@ -764,6 +786,7 @@ func decodeFast(body []byte) (ev Event, ok bool) {
 			*p = f[9+i].raw
 		}
 	}
+	own(&ev)
 	times := [4]*time.Time{&ev.Timestamp, nil, nil, &ev.ReceivedAt}
 	for i := range times {
 		fi := &f[13+i]

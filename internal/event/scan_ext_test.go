@@ -64,3 +64,30 @@ func TestFastPathTaken(t *testing.T) {
 		}
 	}
 }
+
+// TestParseOwnsItsMemory: an event does not change when the caller reuses
+// the buffer it was parsed from (the importer and the generators do).
+func TestParseOwnsItsMemory(t *testing.T) {
+	buf := []byte(`{"type":"identify","userId":"u1","traits":{"email":"a@example.com"},"context":{"ip":"1.2.3.4"},"properties":{"p":1}}`)
+	ev, err := event.Parse(buf, "", event.Envelope{ReceivedAt: time.Now()}, func() string { return "m" })
+	if err != nil {
+		t.Fatal(err)
+	}
+	stored, _ := ev.AppendJSON(nil)
+	for i := range buf {
+		buf[i] = 'x'
+	}
+	if string(ev.Traits) != `{"email":"a@example.com"}` || string(ev.Context) != `{"ip":"1.2.3.4"}` || string(ev.Properties) != `{"p":1}` {
+		t.Fatalf("event changed with its input buffer: %s %s %s", ev.Traits, ev.Context, ev.Properties)
+	}
+	back, err := event.Decode(stored)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range stored {
+		stored[i] = 'x'
+	}
+	if string(back.Traits) != `{"email":"a@example.com"}` {
+		t.Fatalf("decoded event changed with its input buffer: %s", back.Traits)
+	}
+}
