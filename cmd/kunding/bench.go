@@ -67,6 +67,7 @@ func runBenchIngest(ctx context.Context, args []string, stdout, stderr io.Writer
 	queue := fs.Int("queue", 2048, "the server's --queue: requests that may wait for a commit before 503")
 	seed := fs.Uint64("seed", 1, "seed of the event generator")
 	jmode := fs.String("journal", "auto", "the server's --journal: auto (on for SQLite, off for PostgreSQL), on or off")
+	jdefer := fs.Duration("journal-burst-defer", 2*time.Second, "the server's --journal-burst-defer")
 	pipelineAfter := fs.Bool("pipeline-after", false, "hold the pipeline back until all events are acknowledged, to measure ingest and pipeline apart")
 	if err := parse(fs, args); err != nil {
 		return err
@@ -102,7 +103,7 @@ func runBenchIngest(ctx context.Context, args []string, stdout, stderr io.Writer
 				return err
 			}
 		}
-		srv, err := server.Start(ctx, server.Config{Addr: *addr, DataDir: dir, DB: *db, Fsync: *fsync, Queue: *queue, Journal: *jmode,
+		srv, err := server.Start(ctx, server.Config{Addr: *addr, DataDir: dir, DB: *db, Fsync: *fsync, Queue: *queue, Journal: *jmode, JournalBurstDefer: *jdefer,
 			Log: slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))})
 		if err != nil {
 			return err
@@ -118,7 +119,7 @@ func runBenchIngest(ctx context.Context, args []string, stdout, stderr io.Writer
 		cfg.URL = "http://" + srv.Addr
 		cfg.ClientCPU = func() time.Duration { d, _ := bench.ProcessCPU(0); return d }
 	} else {
-		child, err := startBenchServer(ctx, *db, dir, *addr, *fsync, *jmode, *queue, *cpuProfile, stderr)
+		child, err := startBenchServer(ctx, *db, dir, *addr, *fsync, *jmode, *jdefer, *queue, *cpuProfile, stderr)
 		if err != nil {
 			return err
 		}
@@ -190,12 +191,12 @@ type benchServer struct {
 	done  chan error
 }
 
-func startBenchServer(ctx context.Context, db, dir, addr string, fsync bool, jmode string, queue int, cpuProfile string, stderr io.Writer) (*benchServer, error) {
+func startBenchServer(ctx context.Context, db, dir, addr string, fsync bool, jmode string, jdefer time.Duration, queue int, cpuProfile string, stderr io.Writer) (*benchServer, error) {
 	exe, err := os.Executable()
 	if err != nil {
 		return nil, err
 	}
-	args := []string{"bench", "server", "--data", dir, "--db", db, "--addr", addr, fmt.Sprintf("--fsync=%t", fsync), "--journal=" + jmode, fmt.Sprintf("--queue=%d", queue)}
+	args := []string{"bench", "server", "--data", dir, "--db", db, "--addr", addr, fmt.Sprintf("--fsync=%t", fsync), "--journal=" + jmode, "--journal-burst-defer=" + jdefer.String(), fmt.Sprintf("--queue=%d", queue)}
 	if cpuProfile != "" {
 		args = append(args, "--cpuprofile", cpuProfile)
 	}
@@ -259,6 +260,7 @@ func runBenchServer(ctx context.Context, args []string, stdout, stderr io.Writer
 	fsync := fs.Bool("fsync", true, "fsync every commit")
 	queue := fs.Int("queue", 2048, "requests that may wait for a commit")
 	jmode := fs.String("journal", "auto", "auto, on or off")
+	jdefer := fs.Duration("journal-burst-defer", 2*time.Second, "see serve")
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile to this file")
 	if err := fs.Parse(args); err != nil { // no KUNDING_* here: the parent passes everything
 		return err
@@ -274,7 +276,7 @@ func runBenchServer(ctx context.Context, args []string, stdout, stderr io.Writer
 		defer stop()
 	}
 	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
-	srv, err := server.Start(ctx, server.Config{Addr: *addr, DataDir: *data, DB: *db, Fsync: *fsync, Queue: *queue, Journal: *jmode, Log: log})
+	srv, err := server.Start(ctx, server.Config{Addr: *addr, DataDir: *data, DB: *db, Fsync: *fsync, Queue: *queue, Journal: *jmode, JournalBurstDefer: *jdefer, Log: log})
 	if err != nil {
 		return err
 	}

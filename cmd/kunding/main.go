@@ -153,6 +153,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	queue := fs.Int("queue", 2048, "collection requests that may wait for a commit before 503 is answered")
 	jmode := fs.String("journal", "auto", "acknowledge events once in the local journal DATA/journal and load them into the log behind the answer: auto (on for the embedded store, off for PostgreSQL), on or off")
 	jmax := fs.Int64("journal-max-backlog", 1<<30, "bytes acknowledged into the journal but not yet loaded before the collection API answers 503")
+	jdefer := fs.Duration("journal-burst-defer", 2*time.Second, "how long loading from the journal may wait per batch while requests queue for the journal (a burst), so the answers get the CPU; 0: never wait")
 	logFormat := fs.String("log-format", "text", "log format: text or json")
 	refitEvery := fs.Duration("refit-every", 24*time.Hour, "refit the purchase/churn/CLV models this often once a model exists (0: never)")
 	secureCookies := fs.Bool("secure-cookies", false, "mark session cookies Secure even on plain HTTP (behind a TLS-terminating proxy)")
@@ -177,7 +178,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	log := slog.New(h)
 	slog.SetDefault(log)
 	srv, err := server.Start(ctx, server.Config{Addr: *addr, DataDir: *sf.data, DB: *sf.db, Fsync: *fsync, Queue: *queue, Log: log, RefitEvery: *refitEvery,
-		Journal: *jmode, JournalMaxBacklog: *jmax, SecureCookies: *secureCookies, TrustProxy: *trustProxy,
+		Journal: *jmode, JournalMaxBacklog: *jmax, JournalBurstDefer: *jdefer, SecureCookies: *secureCookies, TrustProxy: *trustProxy,
 		AdminKeyOut: func(key string) {
 			// Printed once, not logged: logs are collected and kept.
 			fmt.Fprintf(stdout, "\nAdmin API key (shown once, stored only as a hash):\n\n    %s\n\nUse it as 'Authorization: Bearer <key>' for /api/. Lost it? 'kunding admin-key rotate'.\n\n", key)

@@ -408,3 +408,50 @@ func TestCheckpointBeyondSegments(t *testing.T) {
 		}
 	})
 }
+
+// TestLoaderYieldsToBursts: while requests queue for the journal, loading
+// waits, but no longer than BurstDefer per batch, and not at all once a
+// quarter of MaxBacklog waits to be loaded.
+func TestLoaderYieldsToBursts(t *testing.T) {
+	storetest.EachStore(t, func(t *testing.T, st store.Store) {
+		src := source(t, st)
+		ctx := context.Background()
+		loadedWithin := func(j *Journal, d time.Duration) time.Duration {
+			t.Helper()
+			start := time.Now()
+			sctx, cancel := context.WithTimeout(ctx, d)
+			defer cancel()
+			if err := j.Sync(sctx); err != nil {
+				t.Fatalf("not loaded within %v: %v", d, err)
+			}
+			return time.Since(start)
+		}
+
+		const deferFor = 600 * time.Millisecond
+		j := open(t, Options{Dir: t.TempDir(), Store: st, Fsync: true, BurstDefer: deferFor, MaxBacklog: 1 << 30})
+		// Two requests waiting for the group commit: a burst.
+		j.waiting.Add(2)
+		if _, err := j.Append(ctx, recs(src, "burst", 10)); err != nil {
+			t.Fatal(err)
+		}
+		if took := loadedWithin(j, 30*time.Second); took < deferFor/2 {
+			t.Errorf("loaded %v after the answer during a burst; it should wait up to %v", took, deferFor)
+		}
+		j.waiting.Add(-2)
+		j.Close()
+
+		// The same burst, but a quarter of the allowed backlog is used: the
+		// journal must not fill up, so loading does not wait.
+		j = open(t, Options{Dir: t.TempDir(), Store: st, Fsync: true, BurstDefer: time.Hour, MaxBacklog: 1024})
+		defer j.Close()
+		j.waiting.Add(2)
+		if _, err := j.Append(ctx, recs(src, "full", 10)); err != nil {
+			t.Fatal(err)
+		}
+		loadedWithin(j, 30*time.Second)
+		j.waiting.Add(-2)
+		if n := len(logged(t, st)); n != 20 {
+			t.Fatalf("%d events in the log, want 20", n)
+		}
+	})
+}

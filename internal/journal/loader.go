@@ -43,6 +43,9 @@ func (j *Journal) loadLoop() {
 			}
 			continue
 		}
+		if !j.yieldToBurst() {
+			return
+		}
 		// Read up to a batch of committed frames.
 		batch = batch[:0]
 		batchBytes = 0
@@ -116,6 +119,25 @@ func (j *Journal) loadLoop() {
 			after()
 		}
 	}
+}
+
+// yieldToBurst holds the next load back while requests queue for the group
+// commit (a burst): on two cores the loader, and the pipeline it feeds,
+// would take the CPU the answers need, and the SDKs waiting for them buffer
+// or drop events. It waits at most BurstDefer per batch, and not at all once
+// a quarter of MaxBacklog waits, so the log follows within seconds under
+// steady load and the journal cannot fill up. false: stop loading.
+func (j *Journal) yieldToBurst() bool {
+	if j.opt.BurstDefer <= 0 {
+		return true
+	}
+	deadline := time.Now().Add(j.opt.BurstDefer)
+	for j.waiting.Load() >= 2 && j.backlog.Load() < j.opt.MaxBacklog/4 && !j.drain.Load() && time.Now().Before(deadline) {
+		if !j.sleepOrStop(5 * time.Millisecond) {
+			return false
+		}
+	}
+	return true
 }
 
 func (j *Journal) sleepOrStop(d time.Duration) bool {

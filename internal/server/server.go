@@ -52,6 +52,9 @@ type Config struct {
 	// JournalMaxBacklog: bytes acknowledged but not yet loaded before the
 	// collection API answers 503 (0: 1 GiB).
 	JournalMaxBacklog int64
+	// JournalBurstDefer: how long the journal's loader may hold a batch
+	// back while requests queue for the journal (0: never).
+	JournalBurstDefer time.Duration
 	Log               *slog.Logger
 	// AdminKeyOut receives the admin key when it is created on first start.
 	AdminKeyOut func(key string)
@@ -146,7 +149,7 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 	var jn *journal.Journal
 	if useJournal {
 		jn, err = journal.Open(journal.Options{Dir: filepath.Join(cfg.DataDir, "journal"), Fsync: cfg.Fsync, Store: st,
-			MaxBacklog: cfg.JournalMaxBacklog, Queue: cfg.Queue, Metrics: m, Log: log})
+			MaxBacklog: cfg.JournalMaxBacklog, Queue: cfg.Queue, Metrics: m, Log: log, BurstDefer: cfg.JournalBurstDefer})
 		if err != nil {
 			ln.Close()
 			st.Close()
