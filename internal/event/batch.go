@@ -52,6 +52,14 @@ func decodeBatchSlow(raw []byte, receivedAt time.Time) (Batch, error) {
 	if b.Envelope.Integrations, err = object("integrations", w.Integrations); err != nil {
 		return b, err
 	}
+	// They are copied into every event of the batch: a large one would
+	// multiply a 500 KB request into gigabytes.
+	if n := len(b.Envelope.Context); n > MaxEventBytes {
+		return b, fieldErr("context", "the batch-level context is %d bytes, the limit is %d", n, MaxEventBytes)
+	}
+	if n := len(b.Envelope.Integrations); n > MaxEventBytes {
+		return b, fieldErr("integrations", "the batch-level integrations are %d bytes, the limit is %d", n, MaxEventBytes)
+	}
 	// They are merged into every event: bytes that are not UTF-8 would be
 	// stored with each of them.
 	if !utf8.Valid(b.Envelope.Context) {

@@ -575,10 +575,13 @@ func mergeFast(inner, outer []byte) ([]byte, bool) {
 	if len(inner) == 0 {
 		return outer, true
 	}
+	// Keys are compared pairwise; objects with many keys go to
+	// encoding/json's maps instead of costing quadratic time.
+	const maxKeys = 64
 	var keys [][]byte
 	s := scanner{b: inner}
 	if !s.members(func(key []byte) bool {
-		if _, ok := s.next(); !ok || has(keys, key) {
+		if _, ok := s.next(); !ok || len(keys) == maxKeys || has(keys, key) {
 			return false
 		}
 		keys = append(keys, key)
@@ -591,7 +594,7 @@ func mergeFast(inner, outer []byte) ([]byte, bool) {
 	s = scanner{b: outer}
 	if !s.members(func(key []byte) bool {
 		val, ok := s.next()
-		if !ok || has(outerKeys, key) {
+		if !ok || len(outerKeys) == maxKeys || has(outerKeys, key) {
 			return false
 		}
 		outerKeys = append(outerKeys, key)
@@ -676,6 +679,9 @@ func decodeBatchFast(raw []byte, receivedAt time.Time) (b Batch, ok bool) {
 	}
 	if b.Envelope.Integrations, ok = fi.obj(); !ok {
 		return b, false
+	}
+	if len(b.Envelope.Context) > MaxEventBytes || len(b.Envelope.Integrations) > MaxEventBytes {
+		return b, false // refused, with the reason, by decodeBatchSlow
 	}
 	v, present, ok := fs.text()
 	if !ok {

@@ -2,6 +2,9 @@ package event_test
 
 import (
 	"bytes"
+	"encoding/json"
+	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -89,5 +92,33 @@ func TestParseOwnsItsMemory(t *testing.T) {
 	}
 	if string(back.Traits) != `{"email":"a@example.com"}` {
 		t.Fatalf("decoded event changed with its input buffer: %s", back.Traits)
+	}
+}
+
+// TestBatchContextBounded: a batch-level context is copied into every event,
+// so it may not exceed the size of one event; one with many keys is merged
+// (by encoding/json's maps) without quadratic cost.
+func TestBatchContextBounded(t *testing.T) {
+	big := `{"x":"` + strings.Repeat("a", event.MaxEventBytes) + `"}`
+	_, err := event.DecodeBatch([]byte(`{"batch":[],"context":`+big+`}`), time.Now())
+	if err == nil || !strings.Contains(err.Error(), "batch-level context") {
+		t.Fatalf("a batch-level context over %d bytes: %v", event.MaxEventBytes, err)
+	}
+	var keys []string
+	for i := 0; i < 2000; i++ {
+		keys = append(keys, fmt.Sprintf(`"k%d":%d`, i, i))
+	}
+	ctx := "{" + strings.Join(keys, ",") + "}"
+	b, err := event.DecodeBatch([]byte(`{"batch":[{"type":"page","anonymousId":"a","context":{"k1":"own","ip":"1.2.3.4"}}],"context":`+ctx+`}`), time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	ev, err := event.Parse(b.Items[0], "", b.Envelope, func() string { return "m" })
+	if err != nil {
+		t.Fatal(err)
+	}
+	var m map[string]any
+	if err := json.Unmarshal(ev.Context, &m); err != nil || len(m) != 2001 || m["k1"] != "own" || m["k1999"] != 1999.0 {
+		t.Fatalf("merged context: %d keys, k1=%v, err %v", len(m), m["k1"], err)
 	}
 }
