@@ -362,20 +362,27 @@ func editable(c store.Campaign) error {
 	return nil
 }
 
-// Update changes a draft or scheduled campaign.
-func (s *Service) Update(ctx context.Context, id string, in Input) (store.Campaign, error) {
+// forChange loads a campaign the caller may change and that can still be
+// changed (a draft or scheduled one).
+func (s *Service) forChange(ctx context.Context, id string) (store.CampaignStore, store.Campaign, error) {
 	cs, err := s.Campaigns()
 	if err != nil {
-		return store.Campaign{}, err
+		return nil, store.Campaign{}, err
 	}
 	c, err := cs.Campaign(ctx, id)
 	if err != nil {
-		return c, err
+		return cs, c, err
 	}
 	if err := mayChange(ctx, c.Department); err != nil {
-		return c, err
+		return cs, c, err
 	}
-	if err := editable(c); err != nil {
+	return cs, c, editable(c)
+}
+
+// Update changes a draft or scheduled campaign.
+func (s *Service) Update(ctx context.Context, id string, in Input) (store.Campaign, error) {
+	cs, c, err := s.forChange(ctx, id)
+	if err != nil {
 		return c, err
 	}
 	if err := s.apply(ctx, &c, in); err != nil {

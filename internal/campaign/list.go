@@ -194,18 +194,8 @@ func (s *Service) Resolve(ctx context.Context, ids []ListID) (customers []string
 // the CSV r and makes its target the list. Unknown identifiers are
 // reported (count and the first 50) and not kept.
 func (s *Service) Upload(ctx context.Context, id string, r io.Reader) (store.Campaign, error) {
-	cs, err := s.Campaigns()
+	cs, c, err := s.forChange(ctx, id)
 	if err != nil {
-		return store.Campaign{}, err
-	}
-	c, err := cs.Campaign(ctx, id)
-	if err != nil {
-		return c, err
-	}
-	if err := mayChange(ctx, c.Department); err != nil {
-		return c, err
-	}
-	if err := editable(c); err != nil {
 		return c, err
 	}
 	ids, bad, err := ParseList(r)

@@ -79,7 +79,8 @@ type Figures struct {
 // AgeBuckets are the keys of Backlog.ByAge, youngest first.
 var AgeBuckets = []string{"0-1d", "1-3d", "3-7d", "7-30d", "30d+"}
 
-func ageBucket(d time.Duration) string {
+// AgeBucket names the AgeBuckets entry of a case of age d.
+func AgeBucket(d time.Duration) string {
 	days := d.Hours() / 24
 	switch {
 	case days < 1:
@@ -279,7 +280,7 @@ func (s *Service) Figures(ctx context.Context, q FigureQuery) (Figures, error) {
 			bl[c.Department] = b
 		}
 		b.Open++
-		b.ByAge[ageBucket(now.Sub(c.CreatedAt))]++
+		b.ByAge[AgeBucket(now.Sub(c.CreatedAt))]++
 		if Overdue(c, now) {
 			b.Overdue++
 		}

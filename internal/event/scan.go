@@ -367,10 +367,11 @@ func (f *field) obj() ([]byte, bool) {
 }
 
 // unknown reports whether key is none of known, in any letter case
-// (encoding/json matches struct fields case-insensitively).
+// (encoding/json matches struct fields case-insensitively, with Unicode
+// folding: "ſentAt" fills sentAt, so lengths may differ).
 func unknown(key []byte, known []string) bool {
 	for _, k := range known {
-		if len(k) == len(key) && strings.EqualFold(k, string(key)) {
+		if strings.EqualFold(k, string(key)) {
 			return false
 		}
 	}

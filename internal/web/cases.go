@@ -248,21 +248,6 @@ func opts(l i18n.Lang, prefix string, values []string, selected string) []option
 	return out
 }
 
-func ageOf(d time.Duration) string {
-	days := d.Hours() / 24
-	switch {
-	case days < 1:
-		return "0-1d"
-	case days < 3:
-		return "1-3d"
-	case days < 7:
-		return "3-7d"
-	case days < 30:
-		return "7-30d"
-	}
-	return "30d+"
-}
-
 func (h *Handler) caseBoard(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
 	env, err := h.caseEnv(ctx)
@@ -339,7 +324,7 @@ func (h *Handler) caseBoard(w http.ResponseWriter, r *http.Request) {
 		if owner == "none" && c.Owner != "" {
 			continue
 		}
-		if age != "" && ageOf(env.now.Sub(c.CreatedAt)) != age {
+		if age != "" && cases.AgeBucket(env.now.Sub(c.CreatedAt)) != age {
 			continue
 		}
 		d.Rows = append(d.Rows, env.row(l, c))
