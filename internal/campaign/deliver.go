@@ -39,13 +39,7 @@ func (s *Service) sourceID(ctx context.Context) (string, error) {
 	if id != "" {
 		return id, nil
 	}
-	src, err := s.Store.SourceByName(ctx, SourceName)
-	if errors.Is(err, store.ErrNotFound) {
-		src, err = source.Create(ctx, s.Store, SourceName, "other")
-		if errors.Is(err, store.ErrConflict) {
-			src, err = s.Store.SourceByName(ctx, SourceName)
-		}
-	}
+	src, err := source.Internal(ctx, s.Store, SourceName, "other")
 	if err != nil {
 		return "", err
 	}

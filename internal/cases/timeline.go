@@ -3,13 +3,12 @@ package cases
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"sync"
 
-	"github.com/kunding/kunding/internal/auth"
 	"github.com/kunding/kunding/internal/event"
 	"github.com/kunding/kunding/internal/identity"
+	"github.com/kunding/kunding/internal/source"
 	"github.com/kunding/kunding/internal/store"
 )
 
@@ -22,19 +21,7 @@ var sourceMu sync.Mutex
 func (s *Service) source(ctx context.Context) (store.Source, error) {
 	sourceMu.Lock()
 	defer sourceMu.Unlock()
-	src, err := s.Store.SourceByName(ctx, SourceName)
-	if !errors.Is(err, store.ErrNotFound) {
-		return src, err
-	}
-	src = store.Source{ID: "src_" + auth.NewSecret("")[:16], Name: SourceName, Kind: "case",
-		WriteKey: auth.NewSecret("wk_"), CreatedAt: s.now()}
-	if err := s.Store.CreateSource(ctx, src); err != nil {
-		if errors.Is(err, store.ErrConflict) { // another node was first
-			return s.Store.SourceByName(ctx, SourceName)
-		}
-		return src, err
-	}
-	return src, nil
+	return source.Internal(ctx, s.Store, SourceName, "case")
 }
 
 // emit writes a case event ("Case Opened", ...) into the log for the

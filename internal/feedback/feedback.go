@@ -19,9 +19,9 @@ import (
 	"time"
 	"unicode/utf8"
 
-	"github.com/kunding/kunding/internal/auth"
 	"github.com/kunding/kunding/internal/event"
 	"github.com/kunding/kunding/internal/identity"
+	"github.com/kunding/kunding/internal/source"
 	"github.com/kunding/kunding/internal/store"
 	"github.com/kunding/kunding/internal/text"
 )
@@ -444,15 +444,7 @@ func (s *Service) source(ctx context.Context) (string, error) {
 	if s.sourceID != "" {
 		return s.sourceID, nil
 	}
-	src, err := s.Store.SourceByName(ctx, SourceName)
-	if errors.Is(err, store.ErrNotFound) {
-		src = store.Source{ID: "src_" + auth.NewSecret("")[:16], Name: SourceName, Kind: "review",
-			WriteKey: auth.NewSecret("wk_"), CreatedAt: time.Now().UTC().Truncate(time.Millisecond)}
-		err = s.Store.CreateSource(ctx, src)
-		if errors.Is(err, store.ErrConflict) {
-			src, err = s.Store.SourceByName(ctx, SourceName)
-		}
-	}
+	src, err := source.Internal(ctx, s.Store, SourceName, "review")
 	if err != nil {
 		return "", fmt.Errorf("feedback source: %w", err)
 	}

@@ -3,6 +3,7 @@ package source
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"regexp"
 	"strings"
@@ -32,17 +33,38 @@ func Create(ctx context.Context, s store.Store, name, kind string) (store.Source
 	if !ok {
 		return store.Source{}, fmt.Errorf("kind %q: must be one of %s", kind, strings.Join(Kinds, ", "))
 	}
-	src := store.Source{
-		ID:        "src_" + strings.TrimPrefix(auth.NewSecret(""), "")[:16],
+	src := newSource(name, kind)
+	if err := s.CreateSource(ctx, src); err != nil {
+		return store.Source{}, err
+	}
+	return src, nil
+}
+
+func newSource(name, kind string) store.Source {
+	return store.Source{
+		ID:        "src_" + auth.NewSecret("")[:16],
 		Name:      name,
 		Kind:      kind,
 		WriteKey:  auth.NewSecret("wk_"),
 		CreatedAt: time.Now().UTC().Truncate(time.Millisecond),
 	}
-	if err := s.CreateSource(ctx, src); err != nil {
-		return store.Source{}, err
+}
+
+// Internal returns Kunding's own source of that name (the one survey
+// answers, cases, campaigns or feeds are logged under), creating it on
+// first use. Its kind may be one users cannot choose ("case"). Several
+// nodes may race to create it: the loser reads the winner's.
+func Internal(ctx context.Context, s store.Store, name, kind string) (store.Source, error) {
+	src, err := s.SourceByName(ctx, name)
+	if !errors.Is(err, store.ErrNotFound) {
+		return src, err
 	}
-	return src, nil
+	src = newSource(name, kind)
+	err = s.CreateSource(ctx, src)
+	if errors.Is(err, store.ErrConflict) {
+		return s.SourceByName(ctx, name)
+	}
+	return src, err
 }
 
 // RotateKey gives a source a fresh write key and returns the source with it.

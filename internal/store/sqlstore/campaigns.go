@@ -268,32 +268,8 @@ func (s *Store) IdentifiersOf(ctx context.Context, customerIDs []string) (map[st
 }
 
 func (s *Store) ResolveIdentifiers(ctx context.Context, ids []store.Identifier) (map[store.Identifier]string, error) {
-	out := make(map[store.Identifier]string, len(ids))
-	for start := 0; start < len(ids); start += 100 {
-		part := ids[start:min(start+100, len(ids))]
-		args := make([]any, 0, 2*len(part))
-		for _, id := range part {
-			args = append(args, id.Kind, id.Value)
-		}
-		rows, err := s.r.QueryContext(ctx, `SELECT kind, value, customer_id FROM identities WHERE (kind, value) IN (`+
-			strings.TrimPrefix(multiRow("", 2, len(part)), " VALUES ")+`)`, args...)
-		if err != nil {
-			return nil, s.wrap(err)
-		}
-		for rows.Next() {
-			var id store.Identifier
-			var c string
-			if err := rows.Scan(&id.Kind, &id.Value, &c); err != nil {
-				rows.Close()
-				return nil, err
-			}
-			out[id] = c
-		}
-		if err := rows.Close(); err != nil {
-			return nil, s.wrap(err)
-		}
-	}
-	return out, nil
+	out, err := (&tx{ctx: ctx, c: s.rs}).Lookup(ids)
+	return out, s.wrap(err)
 }
 
 func (s *Store) RecordCampaignDeliveries(ctx context.Context, ds []store.CampaignDeliveryRow) error {

@@ -55,6 +55,8 @@ func itoa(i int) string {
 	return itoa(i/10) + string(rune('0'+i%10))
 }
 
+// Lookup maps identifiers to their customers: in t's transaction, or on the
+// read pool when t has none.
 func (t *tx) Lookup(ids []store.Identifier) (map[store.Identifier]string, error) {
 	out := make(map[store.Identifier]string, len(ids))
 	start := 0
@@ -64,8 +66,15 @@ func (t *tx) Lookup(ids []store.Identifier) (map[store.Identifier]string, error)
 			args = append(args, id.Kind, id.Value)
 		}
 		start += n
-		rows, err := t.c.txQuery(t.ctx, t.tx, `SELECT kind, value, customer_id FROM identities WHERE (kind, value) IN (`+
-			strings.TrimPrefix(multiRow("", 2, n), " VALUES ")+`)`, args...)
+		q := `SELECT kind, value, customer_id FROM identities WHERE (kind, value) IN (` +
+			strings.TrimPrefix(multiRow("", 2, n), " VALUES ") + `)`
+		var rows *sql.Rows
+		var err error
+		if t.tx != nil {
+			rows, err = t.c.txQuery(t.ctx, t.tx, q, args...)
+		} else {
+			rows, err = t.c.query(t.ctx, q, args...)
+		}
 		if err != nil {
 			return nil, err
 		}

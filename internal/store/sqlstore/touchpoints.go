@@ -416,33 +416,8 @@ func (s *Store) TouchpointEvents(ctx context.Context, touchpoint string, limit i
 }
 
 func (s *Store) TouchpointCustomers(ctx context.Context, ids []store.Identifier) (map[store.Identifier]string, error) {
-	out := make(map[store.Identifier]string, len(ids))
-	start := 0
-	for _, n := range shapes(len(ids)) {
-		args := make([]any, 0, 2*n)
-		for _, id := range ids[start : start+n] {
-			args = append(args, id.Kind, id.Value)
-		}
-		start += n
-		rows, err := s.rs.query(ctx, `SELECT kind, value, customer_id FROM identities WHERE (kind, value) IN (`+
-			strings.TrimPrefix(multiRow("", 2, n), " VALUES ")+`)`, args...)
-		if err != nil {
-			return nil, s.wrap(err)
-		}
-		for rows.Next() {
-			var id store.Identifier
-			var c string
-			if err := rows.Scan(&id.Kind, &id.Value, &c); err != nil {
-				rows.Close()
-				return nil, err
-			}
-			out[id] = c
-		}
-		if err := rows.Close(); err != nil {
-			return nil, err
-		}
-	}
-	return out, nil
+	out, err := (&tx{ctx: ctx, c: s.rs}).Lookup(ids)
+	return out, s.wrap(err)
 }
 
 func (s *Store) TouchpointProfiles(ctx context.Context, customerIDs []string) (map[string]store.TouchpointProfile, error) {
