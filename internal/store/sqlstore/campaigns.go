@@ -209,19 +209,7 @@ func (s *Store) ProfilesAfter(ctx context.Context, after string, limit int) ([]p
 
 // readIn runs query (with "IN (%s)") on the read pool for vals in chunks.
 func (s *Store) readIn(ctx context.Context, query string, vals []string, scan func(rows *sql.Rows) error) error {
-	return s.wrap(chunks(vals, func(part []any, list string) error {
-		rows, err := s.r.QueryContext(ctx, fmt.Sprintf(query, list), part...)
-		if err != nil {
-			return err
-		}
-		defer rows.Close()
-		for rows.Next() {
-			if err := scan(rows); err != nil {
-				return err
-			}
-		}
-		return rows.Err()
-	}))
+	return s.wrap((&tx{ctx: ctx, c: s.rs}).forIn(query, vals, scan))
 }
 
 func (s *Store) ProfilesOf(ctx context.Context, customerIDs []string) (map[string]profile.Profile, error) {
