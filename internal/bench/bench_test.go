@@ -141,6 +141,12 @@ func TestBulkBuildMatchesPipeline(t *testing.T) {
 		if bs.Events != int64(d.Events) || !d.Built(ctx, st) {
 			t.Fatalf("built %d events", bs.Events)
 		}
+		// Every timeline row carries its copy of the event (else the
+		// lookup would read the log and measure the wrong layout).
+		var without int
+		if err := st.(writerDB).Writer().QueryRow(`SELECT count(*) - count(body) FROM timeline`).Scan(&without); err != nil || without != 0 {
+			t.Fatalf("bulk=%v: %d timeline rows without a copy (%v)", bulk, without, err)
+		}
 		return st
 	}
 	ref, bulk := build(false), build(true)

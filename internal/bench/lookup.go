@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/kunding/kunding/internal/event"
+	"github.com/kunding/kunding/internal/eventpack"
 	"github.com/kunding/kunding/internal/identity"
 	"github.com/kunding/kunding/internal/pipeline"
 	"github.com/kunding/kunding/internal/profile"
@@ -145,9 +146,15 @@ type lookupCustomer struct {
 	nEvents int32
 }
 
+// timelineRow is a timeline row of the bulk build; its event's type, name
+// and packed body are in the chunk's arena (a few big byte slices instead
+// of 20 million small ones for the garbage collector to walk).
 type timelineRow struct {
 	cust    int32
+	chunk   int32
 	ts, seq int64
+	off, n  uint32 // packed body in arenas[chunk]
+	kind    int32  // index into kinds (type and name)
 }
 
 // BuildLookupBulk fills st (fresh, with source src) with exactly what
@@ -171,6 +178,10 @@ func BuildLookupBulk(ctx context.Context, st store.Store, src store.Source, d Lo
 	}
 	custs := make([]lookupCustomer, d.Customers)
 	timeline := make([]timelineRow, 0, d.Events)
+	var arenas [][]byte
+	type kindKey struct{ typ, name string }
+	kindOf := map[kindKey]int32{}
+	var kinds []kindKey
 	var orders []store.Order
 	var orderCust []int32
 
@@ -179,6 +190,8 @@ func BuildLookupBulk(ctx context.Context, st store.Store, src store.Source, d Lo
 	type result struct {
 		recs  []store.Record
 		custs []int32
+		arena []byte   // the packed bodies, one after the other
+		ends  []uint32 // end of each record's packed body in arena
 		err   error
 	}
 	nChunks := (d.Events + lookupChunk - 1) / lookupChunk
@@ -200,7 +213,12 @@ func BuildLookupBulk(ctx context.Context, st store.Store, src store.Source, d Lo
 			go func(i int) {
 				k0 := i * lookupChunk
 				recs, cs, err := d.chunk(src.ID, k0, min(k0+lookupChunk, d.Events))
-				slots[i] <- result{recs, cs, err}
+				r := result{recs: recs, custs: cs, err: err, ends: make([]uint32, len(recs))}
+				for j := range recs {
+					r.arena = eventpack.Pack(r.arena, recs[j].Body)
+					r.ends[j] = uint32(len(r.arena))
+				}
+				slots[i] <- r
 			}(i)
 		}
 	}()
@@ -238,6 +256,7 @@ func BuildLookupBulk(ctx context.Context, st store.Store, src store.Source, d Lo
 		if err != nil {
 			return bs, fmt.Errorf("write events: %w", err)
 		}
+		arenas = append(arenas, r.arena)
 		// What the pipeline would do with each event, in log order.
 		for j := range r.recs {
 			rec, c, seq := &r.recs[j], r.custs[j], seq0+int64(j)
@@ -262,7 +281,22 @@ func BuildLookupBulk(ctx context.Context, st store.Store, src store.Source, d Lo
 			}
 			lc.p.Apply(ev, traits, order)
 			lc.nEvents++
-			timeline = append(timeline, timelineRow{c, ev.Timestamp.UnixMilli(), seq})
+			kk := kindKey{ev.Type, ev.Event}
+			if kk.name == "" {
+				kk.name = ev.Name
+			}
+			k, ok := kindOf[kk]
+			if !ok {
+				k = int32(len(kinds))
+				kindOf[kk] = k
+				kinds = append(kinds, kk)
+			}
+			var off uint32
+			if j > 0 {
+				off = r.ends[j-1]
+			}
+			timeline = append(timeline, timelineRow{cust: c, chunk: int32(i), ts: ev.Timestamp.UnixMilli(), seq: seq,
+				off: off, n: r.ends[j] - off, kind: k})
 			bs.Bytes += int64(len(rec.Body))
 		}
 		bs.Events += int64(len(r.recs))
@@ -301,12 +335,14 @@ func BuildLookupBulk(ctx context.Context, st store.Store, src store.Source, d Lo
 			return cmpInt(a.seq, b.seq)
 		})
 	}
-	const insertTimeline = `INSERT INTO timeline(customer_id, ts, seq) VALUES ($1, $2, $3)`
+	const insertTimeline = `INSERT INTO timeline(customer_id, ts, seq, source_id, type, name, body) VALUES ($1, $2, $3, $4, $5, $6, $7)`
 	for k0 := 0; k0 < len(sorted); k0 += 100000 {
 		part := sorted[k0:min(k0+100000, len(sorted))]
 		if err := inTx(ctx, db, insertTimeline, func(stmt *sql.Stmt) error {
 			for _, t := range part {
-				if _, err := stmt.ExecContext(ctx, ids[t.cust], t.ts, t.seq); err != nil {
+				k := kinds[t.kind]
+				body := arenas[t.chunk][t.off : t.off+t.n]
+				if _, err := stmt.ExecContext(ctx, ids[t.cust], t.ts, t.seq, src.ID, k.typ, k.name, body); err != nil {
 					return err
 				}
 			}
@@ -316,7 +352,7 @@ func BuildLookupBulk(ctx context.Context, st store.Store, src store.Source, d Lo
 		}
 		progress("timeline", int64(k0+len(part)), int64(len(sorted)))
 	}
-	sorted = nil
+	sorted, arenas = nil, nil
 	slices.SortStableFunc(orders, func(a, b store.Order) int {
 		if c := strings.Compare(a.CustomerID, b.CustomerID); c != 0 {
 			return c

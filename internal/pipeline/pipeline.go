@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/kunding/kunding/internal/event"
+	"github.com/kunding/kunding/internal/eventpack"
 	"github.com/kunding/kunding/internal/identity"
 	"github.com/kunding/kunding/internal/profile"
 	"github.com/kunding/kunding/internal/store"
@@ -82,6 +83,7 @@ func (p *Pipeline) Step(ctx context.Context) (int, error) {
 	// Decode and find identifiers first, so the batch can look them all up
 	// in one query.
 	items := make([]item, 0, len(evs))
+	var packs []byte // the packed copies, one allocation for most batches
 	for i := range evs {
 		var it item
 		it.seq = evs[i].Seq
@@ -94,6 +96,12 @@ func (p *Pipeline) Step(ctx context.Context) (int, error) {
 		}
 		it.traits = profile.TraitsOf(&it.ev)
 		it.ids = identity.Of(&it.ev, it.traits)
+		// The timeline's copy is packed here, before the write transaction,
+		// so packing does not hold the store's writer.
+		it.src, it.typ, it.name = evs[i].SourceID, evs[i].Type, evs[i].Name
+		start := len(packs)
+		packs = eventpack.Pack(packs, evs[i].Body)
+		it.packed = packs[start:len(packs):len(packs)]
 		items = append(items, it)
 	}
 	var changed []string
@@ -208,6 +216,9 @@ type item struct {
 	ev     event.Event
 	traits map[string]json.RawMessage
 	ids    []store.Identifier
+	// What the timeline keeps of the event.
+	src, typ, name string
+	packed         []byte
 }
 
 // batch holds, for one batch of events, what it read from the store and what
@@ -334,7 +345,8 @@ func (b *batch) apply(it *item) error {
 			return err
 		}
 	}
-	b.timeline = append(b.timeline, store.TimelineRow{CustomerID: d.Target, Timestamp: ev.Timestamp, Seq: it.seq})
+	b.timeline = append(b.timeline, store.TimelineRow{CustomerID: d.Target, Timestamp: ev.Timestamp, Seq: it.seq,
+		SourceID: it.src, Type: it.typ, Name: it.name, Packed: it.packed})
 	var order *profile.OrderOf
 	if o, ok := profile.Order(ev); ok {
 		order = &o

@@ -217,11 +217,18 @@ type CustomerInfo struct {
 	UserIDs []string
 }
 
-// TimelineRow places an event on a customer's timeline.
+// TimelineRow places an event on a customer's timeline. The timeline keeps
+// a copy of what the customer's page lists, so reading it does not visit the
+// log: the event's source, type and name, and its body packed by
+// internal/eventpack (nil: the store reads the body from the log).
 type TimelineRow struct {
 	CustomerID string
 	Timestamp  time.Time
 	Seq        int64
+	SourceID   string
+	Type       string
+	Name       string
+	Packed     []byte
 }
 
 // Tx is the write transaction of the pipeline. The bulk methods exist so

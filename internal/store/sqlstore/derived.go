@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/kunding/kunding/internal/eventpack"
 	"github.com/kunding/kunding/internal/profile"
 	"github.com/kunding/kunding/internal/store"
 )
@@ -98,6 +99,11 @@ func (t *tx) Lookup(ids []store.Identifier) (map[store.Identifier]string, error)
 // the fixed shapes, calling scan for every row; in t's transaction, or on
 // the read pool when t has none.
 func (t *tx) forIn(query string, vals []string, scan func(rows *sql.Rows) error) error {
+	return forInOf(t, query, vals, scan)
+}
+
+// forInOf is forIn for values of any type (sequence numbers).
+func forInOf[T any](t *tx, query string, vals []T, scan func(rows *sql.Rows) error) error {
 	start := 0
 	for _, n := range shapes(len(vals)) {
 		args := make([]any, n)
@@ -220,8 +226,12 @@ func (t *tx) RecordConflict(c store.Conflict) error {
 }
 
 func (t *tx) AddTimeline(rows []store.TimelineRow) error {
-	return t.insertRows(`INSERT INTO timeline(customer_id, ts, seq)`, 3, len(rows), func(i int) []any {
-		return []any{rows[i].CustomerID, ms(rows[i].Timestamp), rows[i].Seq}
+	return t.insertRows(`INSERT INTO timeline(customer_id, ts, seq, source_id, type, name, body)`, 7, len(rows), func(i int) []any {
+		r := &rows[i]
+		if r.Packed == nil {
+			return []any{r.CustomerID, ms(r.Timestamp), r.Seq, nil, nil, nil, nil}
+		}
+		return []any{r.CustomerID, ms(r.Timestamp), r.Seq, r.SourceID, r.Type, r.Name, r.Packed}
 	})
 }
 
@@ -454,8 +464,8 @@ func (s *Store) Orders(ctx context.Context, customerID string) ([]store.Order, e
 }
 
 func (s *Store) Timeline(ctx context.Context, customerID string, before store.TimelineCursor, limit int) ([]store.TimelineEntry, error) {
-	q := `SELECT e.seq, e.source_id, COALESCE(src.name, ''), e.type, e.name, e.ts, e.body
-		FROM timeline t JOIN events e ON e.seq = t.seq LEFT JOIN sources src ON src.id = e.source_id
+	q := `SELECT t.seq, t.ts, COALESCE(t.source_id, ''), COALESCE(src.name, ''), COALESCE(t.type, ''), COALESCE(t.name, ''), t.body
+		FROM timeline t LEFT JOIN sources src ON src.id = t.source_id
 		WHERE t.customer_id = $1`
 	args := []any{customerID}
 	if before.Seq != 0 {
@@ -470,14 +480,52 @@ func (s *Store) Timeline(ctx context.Context, customerID string, before store.Ti
 	}
 	defer rows.Close()
 	var out []store.TimelineEntry
+	var fromLog []int64 // rows without a copy (written before migration 011)
 	for rows.Next() {
 		var e store.TimelineEntry
 		var ts int64
-		if err := rows.Scan(&e.Seq, &e.SourceID, &e.SourceName, &e.Type, &e.Name, &ts, &e.Body); err != nil {
+		var packed []byte
+		if err := rows.Scan(&e.Seq, &ts, &e.SourceID, &e.SourceName, &e.Type, &e.Name, &packed); err != nil {
 			return nil, err
 		}
 		e.Timestamp = fromMS(ts)
+		if packed == nil {
+			fromLog = append(fromLog, e.Seq)
+		} else if e.Body, err = eventpack.Unpack(nil, packed); err != nil {
+			return nil, fmt.Errorf("timeline of %s, event %d: %w", customerID, e.Seq, err)
+		}
 		out = append(out, e)
 	}
-	return out, rows.Err()
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	rows.Close()
+	if len(fromLog) > 0 {
+		if err := s.timelineFromLog(ctx, out, fromLog); err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
+}
+
+// timelineFromLog fills the entries of seqs from the event log.
+func (s *Store) timelineFromLog(ctx context.Context, out []store.TimelineEntry, seqs []int64) error {
+	at := make(map[int64]*store.TimelineEntry, len(seqs))
+	for i := range out {
+		at[out[i].Seq] = &out[i]
+	}
+	t := &tx{ctx: ctx, c: s.rs}
+	return s.wrap(forInOf(t, `SELECT e.seq, e.source_id, COALESCE(src.name, ''), e.type, e.name, e.body
+		FROM events e LEFT JOIN sources src ON src.id = e.source_id WHERE e.seq IN (%s)`, seqs, func(rows *sql.Rows) error {
+		var seq int64
+		var src, srcName, typ, name string
+		var body []byte
+		if err := rows.Scan(&seq, &src, &srcName, &typ, &name, &body); err != nil {
+			return err
+		}
+		if e := at[seq]; e != nil {
+			e.SourceID, e.SourceName, e.Type, e.Name, e.Body = src, srcName, typ, name, body
+		}
+		return nil
+	}))
 }

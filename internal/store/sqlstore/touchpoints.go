@@ -381,12 +381,8 @@ func (s *Store) CommitTouchpointBatch(ctx context.Context, b store.TouchpointBat
 
 func (s *Store) TouchpointOf(ctx context.Context, seqs []int64) (map[int64]string, error) {
 	out := make(map[int64]string, len(seqs))
-	vals := make([]string, len(seqs))
-	for i, q := range seqs {
-		vals[i] = fmt.Sprint(q)
-	}
 	t := &tx{ctx: ctx, c: s.rs}
-	err := t.forIn(`SELECT seq, touchpoint FROM touchpoint_matches WHERE seq IN (%s)`, vals, func(rows *sql.Rows) error {
+	err := forInOf(t, `SELECT seq, touchpoint FROM touchpoint_matches WHERE seq IN (%s)`, seqs, func(rows *sql.Rows) error {
 		var q int64
 		var tp string
 		if err := rows.Scan(&q, &tp); err != nil {

@@ -5,6 +5,7 @@
 package storetest
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -43,6 +44,7 @@ func Run(t *testing.T, open Opener) {
 		{"SharedEmailMerges", testSharedEmail},
 		{"ProfileFigures", testProfileFigures},
 		{"TimelinePaging", testTimelinePaging},
+		{"TimelineCopies", testTimelineCopies},
 		{"Search", testSearch},
 		{"OrderIndependence", testOrderIndependence},
 		{"RebuildReproduces", testRebuild},
@@ -560,6 +562,66 @@ func testTimelinePaging(t *testing.T, s store.Store) {
 	}
 	if all[0].Name != "E24" || all[24].Name != "E0" {
 		t.Fatalf("first/last = %s %s", all[0].Name, all[24].Name)
+	}
+}
+
+// testTimelineCopies checks that the timeline's own copy of each event is
+// the event as logged (also after a merge moved it), and that rows without a
+// copy (written before the timeline kept copies) are read from the log.
+func testTimelineCopies(t *testing.T, s store.Store) {
+	web, crm := mustSource(t, s, "web"), mustSource(t, s, "crm")
+	appendAll(t, s, records(t, web,
+		ev(t, `{"type":"page","anonymousId":"a1","name":"Start","properties":{"title":"Grüße – 100 €"}}`, 0),
+		ev(t, `{"type":"track","anonymousId":"a1","event":"Product Viewed","properties":{"sku":"S-1","price":9.5}}`, 1)))
+	appendAll(t, s, records(t, crm, ev(t, `{"type":"identify","userId":"u1","traits":{"email":"a@b.de"}}`, 2)))
+	drain(t, s)
+	// The anonymous history joins u1's customer by a later identify.
+	appendAll(t, s, records(t, web, ev(t, `{"type":"identify","anonymousId":"a1","userId":"u1"}`, 3)))
+	drain(t, s)
+	c := customerOf(t, s, "user", "u1")
+	check := func(when string) {
+		t.Helper()
+		es, err := s.Timeline(ctx, c, store.TimelineCursor{}, 10)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(es) != 4 {
+			t.Fatalf("%s: %d entries, want 4", when, len(es))
+		}
+		for _, e := range es {
+			logged, err := s.EventBySeq(ctx, e.Seq)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !bytes.Equal(e.Body, logged.Body) || e.Type != logged.Type || e.Name != logged.Name || e.SourceID != logged.SourceID || !e.Timestamp.Equal(logged.Timestamp) {
+				t.Errorf("%s: entry %d = %s %q %s %s, log has %s %q %s %s", when, e.Seq, e.Type, e.Name, e.SourceID, e.Body,
+					logged.Type, logged.Name, logged.SourceID, logged.Body)
+			}
+			want := map[string]string{web.ID: "web", crm.ID: "crm"}[e.SourceID]
+			if e.SourceName != want {
+				t.Errorf("%s: entry %d source name %q, want %q", when, e.Seq, e.SourceName, want)
+			}
+		}
+		if es[0].Type != "identify" || es[3].Name != "Start" {
+			t.Errorf("%s: order %s … %s", when, es[0].Type, es[3].Name)
+		}
+	}
+	check("with copies")
+
+	// A row written without a copy, as stores before migration 011 have.
+	err := s.Process(ctx, func(tx store.Tx) error {
+		return tx.AddTimeline([]store.TimelineRow{{CustomerID: "c_without_copies", Timestamp: base, Seq: 1}})
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	es, err := s.Timeline(ctx, "c_without_copies", store.TimelineCursor{}, 10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	first, _ := s.EventBySeq(ctx, 1)
+	if len(es) != 1 || !bytes.Equal(es[0].Body, first.Body) || es[0].Name != "Start" || es[0].SourceName != "web" || es[0].Type != "page" {
+		t.Fatalf("row without a copy read as %+v, log has %s", es, first.Body)
 	}
 }
 
