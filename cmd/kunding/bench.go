@@ -16,8 +16,11 @@ import (
 
 	"github.com/kunding/kunding/internal/auth"
 	"github.com/kunding/kunding/internal/bench"
+	"github.com/kunding/kunding/internal/cases"
+	"github.com/kunding/kunding/internal/pipeline"
 	"github.com/kunding/kunding/internal/server"
 	"github.com/kunding/kunding/internal/store"
+	"github.com/kunding/kunding/internal/touchpoint"
 )
 
 const benchUsage = `usage:
@@ -396,6 +399,9 @@ func runBenchLookup(ctx context.Context, args []string, stdout, stderr io.Writer
 	if !*httpToo {
 		return nil
 	}
+	if err := catchUpConsumers(ctx, st, stderr); err != nil {
+		return err
+	}
 	// The admin key of a benchmark store is rotated: it is not anyone's.
 	key, err := auth.RotateAdminKey(ctx, st)
 	if err != nil {
@@ -419,5 +425,55 @@ func runBenchLookup(ctx context.Context, args []string, stdout, stderr io.Writer
 		}
 		fmt.Fprintln(stdout, "  "+r.String())
 	}
+	return nil
+}
+
+// catchUpConsumers runs the server's consumers of the log (touchpoint
+// matching, case rules) until they have caught up with the pipeline, as on a
+// server that has been running. A bulk-built store has them at the start,
+// and a server started on it would spend the HTTP measurement catching up
+// on millions of events (that is what the first measurements at full size
+// measured). Their cursors stay in the store, so --reuse does this once.
+func catchUpConsumers(ctx context.Context, st store.Store, stderr io.Writer) error {
+	target, err := st.Cursor(ctx, pipeline.CursorName)
+	if err != nil {
+		return err
+	}
+	tc := &touchpoint.Consumer{Service: &touchpoint.Service{Store: st}, Log: slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))}
+	if p, err := tc.Progress(ctx); err == nil && p.Cursor < target {
+		bar := newProgress(stderr, "catch up touchpoints", target)
+		for {
+			n, err := tc.Step(ctx)
+			if err != nil {
+				return fmt.Errorf("touchpoints: %w", err)
+			}
+			if p, err := tc.Progress(ctx); err == nil {
+				bar.set(p.Cursor)
+			}
+			if n == 0 {
+				break
+			}
+		}
+		bar.done()
+	}
+	cs, err := cases.New(st, nil)
+	if err != nil {
+		return err
+	}
+	cs.Timeline = true
+	bar := newProgress(stderr, "catch up case rules", target)
+	for {
+		n, err := cs.Step(ctx)
+		if err != nil {
+			return fmt.Errorf("case rules: %w", err)
+		}
+		if cur, err := st.(store.CaseStore).CaseCursor(ctx); err == nil {
+			bar.set(cur)
+		}
+		if n == 0 {
+			break
+		}
+	}
+	bar.done()
 	return nil
 }
