@@ -26,7 +26,7 @@ import (
 
 const benchUsage = `usage:
   kunding bench ingest [--events N] [--clients C] [--batch 100] [--fsync=true|false] [--data DIR] [--db postgres://...] [--addr HOST:PORT] [--inprocess] [--cpuprofile FILE]
-  kunding bench lookup [--customers N] [--events N] [--data DIR] [--reuse] [--lookups N] [--http]`
+  kunding bench lookup [--customers N] [--events N] [--data DIR] [--reuse] [--lookups N] [--http] [--fsync]`
 
 func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if len(args) == 0 {
@@ -307,6 +307,7 @@ func runBenchLookup(ctx context.Context, args []string, stdout, stderr io.Writer
 	lookups := fs.Int("lookups", 10_000, "lookups per measurement")
 	concurrency := fs.Int("concurrency", 4, "goroutines of the concurrent measurement")
 	httpToo := fs.Bool("http", true, "also measure GET /api/customers/{id} and /timeline through a server")
+	fsync := fs.Bool("fsync", true, "the server fsyncs every commit (as kunding serve does by default); both requests of a lookup write an audit entry")
 	seed := fs.Uint64("seed", 1, "seed of the random customer choice")
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the whole run to this file")
 	if err := parse(fs, args); err != nil {
@@ -412,7 +413,7 @@ func runBenchLookup(ctx context.Context, args []string, stdout, stderr io.Writer
 	if err != nil {
 		return err
 	}
-	srv, err := server.Start(ctx, server.Config{Addr: "127.0.0.1:0", DataDir: dir, Fsync: false,
+	srv, err := server.Start(ctx, server.Config{Addr: "127.0.0.1:0", DataDir: dir, Fsync: *fsync,
 		Log: slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))})
 	if err != nil {
 		return err
@@ -422,7 +423,7 @@ func runBenchLookup(ctx context.Context, args []string, stdout, stderr io.Writer
 		defer cancel()
 		srv.Shutdown(sctx)
 	}()
-	fmt.Fprintln(stdout, "HTTP lookup = GET /api/customers/{id} + GET /api/customers/{id}/timeline (server in this process):")
+	fmt.Fprintf(stdout, "HTTP lookup = GET /api/customers/{id} + GET /api/customers/{id}/timeline (server in this process, --fsync=%v):\n", *fsync)
 	for _, conc := range []int{1, *concurrency} {
 		r, err := bench.MeasureLookups(ctx, "http", d, bench.HTTPLookup("http://"+srv.Addr, key, conc), *lookups, conc, *seed+100+uint64(conc))
 		if err != nil {

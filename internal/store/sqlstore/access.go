@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/kunding/kunding/internal/store"
@@ -256,14 +257,111 @@ func (s *Store) ClearLoginFailures(ctx context.Context, key string) error {
 	return s.wrap(err)
 }
 
+// AppendAudit writes e and returns its id once it is committed. Entries
+// that arrive while a commit runs are written together in the next one
+// (group commit): every customer view records one, and with fsync on, a
+// commit per view would make views queue behind each other's fsync.
 func (s *Store) AppendAudit(ctx context.Context, e store.AuditEntry) (int64, error) {
-	var id int64
-	// Not through the statement cache: preparing on the SQLite writer pool
-	// waits for its one connection while holding the cache's lock, which a
-	// pipeline transaction on that connection may need.
-	err := s.w.QueryRowContext(ctx, `INSERT INTO audit_log(at, actor, action, target, detail) VALUES ($1, $2, $3, $4, $5) RETURNING id`,
-		ms(e.At), e.Actor, e.Action, e.Target, e.Detail).Scan(&id)
-	return id, s.wrap(err)
+	req := &auditReq{e: e, done: make(chan struct{})}
+	s.audit.mu.Lock()
+	s.audit.queue = append(s.audit.queue, req)
+	lead := !s.audit.writing
+	s.audit.writing = true
+	s.audit.mu.Unlock()
+	if lead {
+		// This caller writes its group (the entries that queued meanwhile
+		// with it); its own cancellation must not fail the others' entries.
+		wctx := context.WithoutCancel(ctx)
+		if s.writeAuditGroup(wctx) {
+			// More arrived while it wrote: they are written behind its
+			// answer, not by holding it back.
+			go func() {
+				for s.writeAuditGroup(wctx) {
+				}
+			}()
+		}
+	}
+	select {
+	case <-req.done:
+		return req.id, req.err
+	case <-ctx.Done():
+		// The entry may still be written: an audit log may say more than
+		// happened, never less.
+		return 0, ctx.Err()
+	}
+}
+
+// auditQueue holds the audit entries waiting for the next commit.
+type auditQueue struct {
+	mu      sync.Mutex
+	queue   []*auditReq
+	writing bool // a caller is writing the queue
+}
+
+type auditReq struct {
+	e    store.AuditEntry
+	id   int64
+	err  error
+	done chan struct{}
+}
+
+// maxAuditGroup bounds one commit of audit entries.
+const maxAuditGroup = 256
+
+// writeAuditGroup commits the next group of queued entries and answers
+// them; it reports whether more wait (false: the queue is empty and no one
+// writes any more).
+func (s *Store) writeAuditGroup(ctx context.Context) bool {
+	s.audit.mu.Lock()
+	n := min(len(s.audit.queue), maxAuditGroup)
+	group := s.audit.queue[:n:n]
+	s.audit.queue = s.audit.queue[n:]
+	s.audit.mu.Unlock()
+	if n > 0 {
+		err := s.insertAudits(ctx, group)
+		if err != nil && n > 1 {
+			// One entry the database refuses must not fail the others.
+			err = nil
+			for _, r := range group {
+				r.err = s.insertAudits(ctx, []*auditReq{r})
+			}
+		}
+		for _, r := range group {
+			if err != nil {
+				r.err = err
+			}
+			if r.err != nil {
+				r.id = 0
+			}
+			close(r.done)
+		}
+	}
+	s.audit.mu.Lock()
+	defer s.audit.mu.Unlock()
+	if len(s.audit.queue) == 0 {
+		s.audit.writing = false
+		return false
+	}
+	return true
+}
+
+func (s *Store) insertAudits(ctx context.Context, group []*auditReq) error {
+	tx, err := s.w.BeginTx(ctx, nil)
+	if err != nil {
+		return s.wrap(err)
+	}
+	defer tx.Rollback()
+	for _, r := range group {
+		e := &r.e
+		// Not through the statement cache: preparing on the SQLite writer
+		// pool waits for its one connection while holding the cache's
+		// lock, which a pipeline transaction on that connection may need.
+		if err := tx.QueryRowContext(ctx, `INSERT INTO audit_log(at, actor, action, target, detail) VALUES ($1, $2, $3, $4, $5) RETURNING id`,
+			ms(e.At), e.Actor, e.Action, e.Target, e.Detail).Scan(&r.id); err != nil {
+			return s.wrap(err)
+		}
+	}
+	return s.wrap(tx.Commit())
 }
 
 func (s *Store) AuditEntries(ctx context.Context, f store.AuditFilter) ([]store.AuditEntry, error) {

@@ -43,6 +43,8 @@ type Store struct {
 	ws *stmts  // prepared statements of w
 	rs *stmts  // prepared statements of r
 	d  Dialect
+	// audit groups concurrent audit entries into one commit.
+	audit auditQueue
 	// closers run on Close after the pools are closed.
 	closers []func() error
 }

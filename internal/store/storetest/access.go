@@ -1,8 +1,10 @@
 package storetest
 
 import (
+	"context"
 	"errors"
 	"fmt"
+	"sync"
 	"testing"
 	"time"
 
@@ -144,6 +146,58 @@ func testAuditLog(t *testing.T, s store.Store) {
 		if err != nil || fmt.Sprint(got) != tc.want {
 			t.Errorf("filter %+v: %v %v, want %s", tc.f, got, err, tc.want)
 		}
+	}
+}
+
+// testAuditConcurrent: entries appended at once (they share commits) each
+// get their own id and are all kept; a cancelled caller does not fail the
+// entries it was grouped with.
+func testAuditConcurrent(t *testing.T, s store.Store) {
+	const n = 64
+	ids := make([]int64, n)
+	errs := make([]error, n)
+	var wg sync.WaitGroup
+	for i := 0; i < n; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			c := ctx
+			if i%8 == 0 {
+				cctx, cancel := context.WithCancel(ctx)
+				cancel()
+				c = cctx
+			}
+			ids[i], errs[i] = s.AppendAudit(c, store.AuditEntry{At: base, Actor: fmt.Sprintf("a%d", i), Action: "customer.view", Target: "c"})
+		}()
+	}
+	wg.Wait()
+	seen := map[int64]bool{}
+	ok := 0
+	for i := range ids {
+		if i%8 == 0 {
+			continue // cancelled: may or may not be written
+		}
+		if errs[i] != nil || ids[i] <= 0 || seen[ids[i]] {
+			t.Fatalf("entry %d: id %d, %v (ids so far %v)", i, ids[i], errs[i], seen)
+		}
+		seen[ids[i]] = true
+		ok++
+	}
+	es, err := s.AuditEntries(ctx, store.AuditFilter{Target: "c", Limit: 1000})
+	if err != nil {
+		t.Fatal(err)
+	}
+	listed := map[int64]bool{}
+	for _, e := range es {
+		listed[e.ID] = true
+	}
+	for id := range seen {
+		if !listed[id] {
+			t.Errorf("entry %d acknowledged but not listed", id)
+		}
+	}
+	if len(es) < ok || len(es) > n {
+		t.Errorf("%d entries listed, want %d to %d", len(es), ok, n)
 	}
 }
 

@@ -51,6 +51,7 @@ func Run(t *testing.T, open Opener) {
 		{"UsersAndSessions", testUsersAndSessions},
 		{"APIKeysAndLoginFailures", testAPIKeysAndLoginFailures},
 		{"AuditLog", testAuditLog},
+		{"AuditConcurrent", testAuditConcurrent},
 		{"Erase", testErase},
 	}
 	for _, tc := range tests {
