@@ -448,38 +448,35 @@ func catchUpConsumers(ctx context.Context, st store.Store, stderr io.Writer) err
 	tc := &touchpoint.Consumer{Service: &touchpoint.Service{Store: st}, Log: slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))}
 	if p, err := tc.Progress(ctx); err == nil && p.Cursor < target {
 		bar := newProgress(stderr, "catch up touchpoints", target)
-		for {
-			n, err := tc.Step(ctx)
-			if err != nil {
-				return fmt.Errorf("touchpoints: %w", err)
-			}
-			if p, err := tc.Progress(ctx); err == nil {
-				bar.set(p.Cursor)
-			}
-			if n == 0 {
-				break
-			}
-		}
+		tc.OnProgress = func(p touchpoint.Progress) { bar.set(p.Cursor) }
+		_, err := tc.Drain(ctx)
 		bar.done()
+		if err != nil {
+			return fmt.Errorf("touchpoints: %w", err)
+		}
 	}
 	cs, err := cases.New(st, nil)
 	if err != nil {
 		return err
 	}
 	cs.Timeline = true
+	caseCursor := st.(store.CaseStore).CaseCursor
+	if cur, err := caseCursor(ctx); err != nil || cur >= target {
+		return err
+	}
+	// cases.Service.Drain reports nothing; its steps do, for the bar.
 	bar := newProgress(stderr, "catch up case rules", target)
+	defer bar.done()
 	for {
 		n, err := cs.Step(ctx)
 		if err != nil {
 			return fmt.Errorf("case rules: %w", err)
 		}
-		if cur, err := st.(store.CaseStore).CaseCursor(ctx); err == nil {
+		if cur, err := caseCursor(ctx); err == nil {
 			bar.set(cur)
 		}
 		if n == 0 {
-			break
+			return nil
 		}
 	}
-	bar.done()
-	return nil
 }

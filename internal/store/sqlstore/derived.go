@@ -69,26 +69,16 @@ func (t *tx) Lookup(ids []store.Identifier) (map[store.Identifier]string, error)
 		start += n
 		q := `SELECT kind, value, customer_id FROM identities WHERE (kind, value) IN (` +
 			strings.TrimPrefix(multiRow("", 2, n), " VALUES ") + `)`
-		var rows *sql.Rows
-		var err error
-		if t.tx != nil {
-			rows, err = t.c.txQuery(t.ctx, t.tx, q, args...)
-		} else {
-			rows, err = t.c.query(t.ctx, q, args...)
-		}
-		if err != nil {
-			return nil, err
-		}
-		for rows.Next() {
+		err := t.each(q, args, func(rows *sql.Rows) error {
 			var id store.Identifier
 			var c string
 			if err := rows.Scan(&id.Kind, &id.Value, &c); err != nil {
-				rows.Close()
-				return nil, err
+				return err
 			}
 			out[id] = c
-		}
-		if err := rows.Close(); err != nil {
+			return nil
+		})
+		if err != nil {
 			return nil, err
 		}
 	}
@@ -111,28 +101,36 @@ func forInOf[T any](t *tx, query string, vals []T, scan func(rows *sql.Rows) err
 			args[i] = v
 		}
 		start += n
-		q := fmt.Sprintf(query, placeholders(n, 1))
-		var rows *sql.Rows
-		var err error
-		if t.tx != nil {
-			rows, err = t.c.txQuery(t.ctx, t.tx, q, args...)
-		} else {
-			rows, err = t.c.query(t.ctx, q, args...)
-		}
-		if err != nil {
-			return err
-		}
-		for rows.Next() {
-			if err := scan(rows); err != nil {
-				rows.Close()
-				return err
-			}
-		}
-		if err := rows.Close(); err != nil {
+		if err := t.each(fmt.Sprintf(query, placeholders(n, 1)), args, scan); err != nil {
 			return err
 		}
 	}
 	return nil
+}
+
+// each runs a query in t's transaction, or on the read pool when t has
+// none, calling scan for every row.
+func (t *tx) each(q string, args []any, scan func(rows *sql.Rows) error) error {
+	var rows *sql.Rows
+	var err error
+	if t.tx != nil {
+		rows, err = t.c.txQuery(t.ctx, t.tx, q, args...)
+	} else {
+		rows, err = t.c.query(t.ctx, q, args...)
+	}
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		if err := scan(rows); err != nil {
+			return err
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	return rows.Close()
 }
 
 func (t *tx) UserIDs(customerIDs []string) (map[string][]string, error) {
